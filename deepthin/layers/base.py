@@ -1,0 +1,87 @@
+"""What every compressed layer shares: its methods, its config, its saved state.
+
+A compressed layer owns one :class:`~deepthin.methods.base.WeightMethod` per
+weight matrix. This mixin keeps the keyword handling, ``get_config`` and the
+weights-file layout in one place so that ``CompressedDense`` and
+``CompressedLSTM`` only describe their maths.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+import numpy as np
+
+from deepthin.methods.base import WeightMethod
+from deepthin.methods.registry import get_method, make_method
+from deepthin.validation import check_ratio
+
+#: Keyword arguments that belong to ``keras.layers.Layer`` itself.
+LAYER_KWARGS = frozenset(
+    {"name", "dtype", "trainable", "autocast", "input_shape", "input_dim", "batch_size"}
+)
+
+
+def split_layer_kwargs(kwargs: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Separate Keras layer keywords from method options."""
+    layer = {k: v for k, v in kwargs.items() if k in LAYER_KWARGS}
+    method = {k: v for k, v in kwargs.items() if k not in LAYER_KWARGS}
+    return layer, method
+
+
+class CompressedLayerMixin:
+    """Shared behaviour of layers whose weight matrices are compressed.
+
+    Subclasses call :meth:`_init_compression` from ``__init__``, create their
+    methods with :meth:`_add_matrix` in ``build``, and list their other
+    variables in ``self._plain_weights``.
+    """
+
+    def _init_compression(self, method: str, ratio: float, seed: int | None, options: dict) -> None:
+        get_method(method)  # fail at construction on an unknown name, not at build
+        self.method = method
+        self.ratio = check_ratio(ratio)
+        self.seed = seed
+        self.method_options = dict(options)
+        self.matrices: dict[str, WeightMethod] = {}
+        self._plain_weights: list[keras.Variable] = []
+
+    def _add_matrix(self, key: str, shape: tuple[int, int], seed_offset: int = 0) -> WeightMethod:
+        """Create and build the method for matrix ``key`` (e.g. ``"kernel"``)."""
+        options = dict(self.method_options)
+        if "hash_seed" in get_method(self.method).option_defaults:
+            # different matrices of one layer must not share a hash pattern
+            options["hash_seed"] = options.get("hash_seed", 2) + seed_offset
+        matrix = make_method(self.method, shape, self.ratio, **options)
+        seed = None if self.seed is None else self.seed + 1000 * seed_offset
+        matrix.build(self, key, seed=seed)
+        self.matrices[key] = matrix
+        return matrix
+
+    def compression_config(self) -> dict[str, Any]:
+        return {
+            "method": self.method,
+            "ratio": self.ratio,
+            "seed": self.seed,
+            "method_options": dict(self.method_options),
+        }
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Any:
+        config = dict(config)
+        options = config.pop("method_options", {}) or {}
+        return cls(**config, **options)
+
+    # Keras calls these for model.save()/load_model() and save_weights()/load_weights().
+    def save_own_variables(self, store: Any) -> None:
+        for key, matrix in self.matrices.items():
+            matrix.save_variables(store, key)
+        for variable in self._plain_weights:
+            store[variable.name] = variable.numpy()
+
+    def load_own_variables(self, store: Any) -> None:
+        for key, matrix in self.matrices.items():
+            matrix.load_variables(store, key)
+        for variable in self._plain_weights:
+            variable.assign(np.asarray(store[variable.name]))

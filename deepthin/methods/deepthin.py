@@ -1,0 +1,166 @@
+"""``deepthin``: a low-rank product at an auxiliary shape, reshaped to the target.
+
+Two trainable factors ``X (m' x r)`` and ``Y (r x n')`` with ``m' n' >= m n``.
+The kernel is the first ``m n`` entries of the row-major flattening of
+``X @ Y``, reshaped (row-major) to ``(m, n)``. Row ``i`` of ``W`` is then a
+window of the flat product that straddles rows of ``X @ Y`` unless ``n'``
+lines up with ``n``; that misalignment is what lets ``rank(W)`` exceed ``r``.
+With row-major filling, ``rank(W) <= min(m, n, r (n/g + n'/g - 1))`` where
+``g = gcd(n, n')`` (see ``shared/PAPER.md``): ``n' = n`` is plain rank ``r``,
+``n' = k n`` gives about ``k r``, and ``n'`` coprime with ``n`` allows full rank
+at the parameter count ``r (m' + n')`` of a rank-``r`` factorization.
+
+Auxiliary-shape policies (``policy=``):
+
+``paper`` (default)
+    A near-square ``m' x n'`` with ``gcd(n', n) = 1``, so rows never line up.
+    The rank ``r`` is the largest whose smallest feasible ``m' + n'`` fits the
+    budget ``ratio m n``; ``m' + n'`` is then widened to ``round(budget / r)``
+    so the stored count lands within ``r / 2`` parameters of the budget.
+
+``aligned``
+    ``n'`` is a multiple ``k n`` or a divisor ``n / k`` of ``n``. Each row of
+    ``W`` is then a slice of one row of ``X @ Y`` (multiple) or a
+    concatenation of ``k`` whole rows (divisor), so ``x @ W`` can be computed
+    from the factors with about ``r (m' + n')`` multiply-adds. The rank is at
+    most ``k r``; ``k`` is chosen to maximize ``k min(r, m', n')``. Where the
+    integer rank leaves the budget short, ``X`` gets spare rows (stored,
+    counted, never read) so the stored count still meets the ratio.
+
+When even ``r = 1`` exceeds the budget the layer is too small for the ratio:
+the plan keeps ``r = 1`` at the smallest feasible shape and
+:func:`deepthin.size_report` flags the nearest achievable ratio.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import keras
+from keras import ops
+
+from deepthin.methods.base import WeightMethod, factor_std
+from deepthin.methods.registry import register
+from deepthin.validation import check_choice
+
+POLICIES = ("paper", "aligned")
+
+
+@dataclass(frozen=True)
+class AuxPlan:
+    """Auxiliary shape ``(m_aux, n_aux)`` and rank of a DeepThin matrix."""
+
+    m_aux: int
+    n_aux: int
+    rank: int
+
+    @property
+    def params(self) -> int:
+        return self.rank * (self.m_aux + self.n_aux)
+
+
+def _coprime_split(total: int, m: int, n: int) -> tuple[int, int] | None:
+    """Split ``total = m' + n'`` as squarely as possible with ``gcd(n', n) = 1``
+    and ``m' n' >= m n``; ``None`` if no such split exists."""
+    half = total // 2
+    for offset in range(total):
+        candidates = {half - offset, total - half + offset}
+        feasible = [c for c in candidates if 1 <= c < total and (total - c) * c >= m * n]
+        if not feasible:
+            return None  # moving further from square only shrinks the product
+        coprime = [c for c in sorted(feasible) if math.gcd(c, n) == 1]
+        if coprime:
+            n_aux = coprime[0]
+            return total - n_aux, n_aux
+    return None
+
+
+def _min_coprime_total(m: int, n: int) -> int:
+    """Smallest ``m' + n'`` admitting a coprime split that covers ``m n`` entries."""
+    total = 2 * math.isqrt(m * n)
+    while _coprime_split(total, m, n) is None:
+        total += 1
+    return total
+
+
+def plan_paper(m: int, n: int, ratio: float) -> AuxPlan:
+    """The ``paper`` policy: near-square, misaligned auxiliary shape."""
+    budget = ratio * m * n
+    smallest = _min_coprime_total(m, n)
+    rank = max(1, int(budget // smallest))
+    while True:
+        total = max(smallest, round(budget / rank))
+        split = _coprime_split(total, m, n)
+        if split is not None:
+            return AuxPlan(split[0], split[1], rank)
+        rank -= 1  # a wider total always has a split; only rounding can miss
+
+
+def _aligned_candidates(m: int, n: int) -> list[tuple[int, int, int]]:
+    """``(k, n_aux, minimal m_aux)`` for every multiple and divisor width of ``n``."""
+    out = []
+    for k in range(1, m + 1):  # n' = k n: one row of X@Y covers k rows of W
+        out.append((k, k * n, math.ceil(m / k)))
+    for k in range(2, n + 1):  # n' = n / k: one row of W is k rows of X@Y
+        if n % k == 0:
+            out.append((k, n // k, m * k))
+    return out
+
+
+def plan_aligned(m: int, n: int, ratio: float) -> AuxPlan:
+    """The ``aligned`` policy: ``n'`` a multiple or divisor of ``n``."""
+    budget = ratio * m * n
+    best: tuple[tuple[int, int], AuxPlan] | None = None
+    for k, n_aux, m_min in _aligned_candidates(m, n):
+        rank = int(budget // (m_min + n_aux))
+        if rank < 1:
+            continue
+        effective = k * min(rank, m_min, n_aux)
+        m_aux = max(m_min, round(budget / rank) - n_aux)  # spare rows fill the budget
+        key = (effective, -(m_aux + n_aux))
+        if best is None or key > best[0]:
+            best = (key, AuxPlan(m_aux, n_aux, rank))
+    if best is None:  # too small: r = 1 at the cheapest aligned shape
+        k, n_aux, m_min = min(_aligned_candidates(m, n), key=lambda c: c[1] + c[2])
+        return AuxPlan(m_min, n_aux, 1)
+    return best[1]
+
+
+PLANNERS = {"paper": plan_paper, "aligned": plan_aligned}
+
+
+def materialize(x: Any, y: Any, shape: tuple[int, int]) -> Any:
+    """First ``m n`` entries of row-major ``flatten(x @ y)``, reshaped to ``shape``."""
+    m, n = shape
+    flat = ops.reshape(ops.matmul(x, y), (-1,))
+    return ops.reshape(flat[: m * n], (m, n))
+
+
+@register
+class DeepThinMethod(WeightMethod):
+    """DeepThin factors ``X``, ``Y`` at the auxiliary shape chosen by ``policy``."""
+
+    name = "deepthin"
+    option_defaults = {"policy": "paper"}
+
+    def __init__(self, shape: tuple[int, int], ratio: float, **options: Any) -> None:
+        super().__init__(shape, ratio, **options)
+        policy = check_choice("deepthin policy", self.options["policy"], POLICIES)
+        self.plan = PLANNERS[policy](*self.shape, self.ratio)
+        self.planned_params = self.plan.params
+
+    def create_variables(self, layer: keras.layers.Layer, prefix: str) -> list[keras.Variable]:
+        std = factor_std(self.shape, self.plan.rank)
+        p = self.plan
+        self.x = layer.add_weight(
+            name=f"{prefix}_x", shape=(p.m_aux, p.rank), initializer=self._initializer(std)
+        )
+        self.y = layer.add_weight(
+            name=f"{prefix}_y", shape=(p.rank, p.n_aux), initializer=self._initializer(std)
+        )
+        return [self.x, self.y]
+
+    def kernel(self, training: bool = False) -> Any:
+        return materialize(self.x, self.y, self.shape)

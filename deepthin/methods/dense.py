@@ -1,0 +1,26 @@
+"""``dense``: the uncompressed baseline, a plain ``m x n`` kernel."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+
+from deepthin.methods.base import WeightMethod
+from deepthin.methods.registry import register
+
+
+@register
+class DenseMethod(WeightMethod):
+    """Stores every entry; the ratio is accepted (so sweeps are uniform) but ignored."""
+
+    name = "dense"
+    target_ratio = 1.0
+
+    def create_variables(self, layer: keras.layers.Layer, prefix: str) -> list[keras.Variable]:
+        init = keras.initializers.GlorotUniform(seed=self._next_seed())
+        self.w = layer.add_weight(name=prefix, shape=self.shape, initializer=init)
+        return [self.w]
+
+    def kernel(self, training: bool = False) -> Any:
+        return self.w

@@ -1,0 +1,80 @@
+"""``hashednet``: HashedNets (Chen et al. 2015, "Compressing Neural Networks
+with the Hashing Trick").
+
+A virtual ``m x n`` matrix backed by ``K = round(ratio m n)`` real weights:
+``W[i, j] = s(i, j) * w[h(i, j)]`` with ``h`` a hash to ``[0, K)`` and ``s`` a
+hash to ``+-1``. Both hashes are pure functions of ``(i, j)`` and the
+recorded ``seed``: they are computed once when the layer is built, kept as
+constants outside the saved weights, and recomputed on load, so no index is
+ever stored. A bucket's gradient is the signed sum of its positions'
+gradients, which ``gather`` provides.
+
+Hash function: public ports hash the string ``"i_j"`` with xxHash32; hashing
+33M strings in Python is too slow for a 4096x8192 layer, so we apply
+MurmurHash3's 32-bit finalizer to the linear index ``i n + j`` mixed with the
+seed, vectorized in numpy. It has the property HashedNets needs (a uniform,
+seed-dependent, fixed assignment), not bit-compatibility with those ports.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+from keras import ops
+
+from deepthin.methods.base import WeightMethod
+from deepthin.methods.registry import register
+
+_GOLDEN = np.uint32(0x9E3779B1)
+
+
+def _fmix32(h: np.ndarray) -> np.ndarray:
+    """MurmurHash3's finalizer: a bijective avalanche on uint32."""
+    h = h ^ (h >> np.uint32(16))
+    h = h * np.uint32(0x85EBCA6B)
+    h = h ^ (h >> np.uint32(13))
+    h = h * np.uint32(0xC2B2AE35)
+    return h ^ (h >> np.uint32(16))
+
+
+def hash_positions(shape: tuple[int, int], buckets: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Bucket index ``h(i, j)`` (int32) and sign ``s(i, j)`` (float32, +-1) of every entry."""
+    m, n = shape
+    keys = np.arange(m * n, dtype=np.uint32).reshape(m, n)
+    with np.errstate(over="ignore"):
+        seed_bucket = _fmix32(np.array([seed * 2 + 1], dtype=np.uint32) * _GOLDEN)[0]
+        seed_sign = _fmix32(np.array([seed * 2 + 2], dtype=np.uint32) * _GOLDEN)[0]
+        bucket = _fmix32(keys * _GOLDEN ^ seed_bucket) % np.uint32(buckets)
+        sign_bit = _fmix32(keys * _GOLDEN ^ seed_sign) >> np.uint32(31)
+    sign = np.where(sign_bit == 1, np.float32(-1.0), np.float32(1.0))
+    return bucket.astype(np.int32), sign
+
+
+@register
+class HashedNetMethod(WeightMethod):
+    """``K`` shared weights spread over the matrix by a fixed, seeded hash."""
+
+    name = "hashednet"
+    option_defaults = {"hash_seed": 2}
+
+    def __init__(self, shape: tuple[int, int], ratio: float, **options: Any) -> None:
+        super().__init__(shape, ratio, **options)
+        self.buckets = max(1, round(self.ratio * self.original_params))
+        self.planned_params = self.buckets
+
+    def create_variables(self, layer: keras.layers.Layer, prefix: str) -> list[keras.Variable]:
+        m, n = self.shape
+        limit = float(np.sqrt(6.0 / (m + n)))  # entries are +-w, so w gets Glorot's variance
+        init = keras.initializers.RandomUniform(-limit, limit, seed=self._next_seed())
+        self.w = layer.add_weight(name=f"{prefix}_w", shape=(self.buckets,), initializer=init)
+        index, sign = hash_positions(self.shape, self.buckets, int(self.options["hash_seed"]))
+        with tf.init_scope():  # eager constants, captured by reference, never saved
+            self.index = tf.constant(index)
+            self.sign = tf.constant(sign)
+        return [self.w]
+
+    def kernel(self, training: bool = False) -> Any:
+        return self.sign * ops.take(self.w, self.index)
