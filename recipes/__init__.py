@@ -1,0 +1,1 @@
+"""The paper's two acoustic models, as Keras model builders and Hydra presets."""

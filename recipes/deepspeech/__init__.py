@@ -1,0 +1,1 @@
+"""Mozilla DeepSpeech: dense + LSTM acoustic model with CTC loss."""

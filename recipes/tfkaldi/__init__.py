@@ -1,0 +1,1 @@
+"""TFKaldi's feed-forward DNN acoustic model, trained with CTC over characters."""

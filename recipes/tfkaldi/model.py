@@ -1,0 +1,38 @@
+"""The TFKaldi DNN: spliced log-mel frames -> fully connected ReLU stack -> softmax.
+
+Layer names are stable (``hidden_1`` .. ``hidden_N``, ``logits``) because
+compression selects layers by name: the paper compresses the hidden weight
+matrices (440x2048 and five 2048x2048 in the paper preset), see
+:data:`COMPRESSED_LAYERS`.
+"""
+
+from __future__ import annotations
+
+import keras
+
+from recipes.layers import Splice, inputs
+
+#: Regular expression of the layers compressed by default.
+COMPRESSED_LAYERS = r"hidden_\d+"
+
+
+def build_model(
+    num_features: int = 40,
+    vocab_size: int = 29,
+    context: int = 5,
+    hidden_layers: int = 4,
+    hidden_units: int = 512,
+    batch_norm: bool = True,
+    width: int | None = None,
+) -> keras.Model:
+    """Uncompressed model; ``width`` overrides ``hidden_units`` (the hand-tuned baseline)."""
+    units = width or hidden_units
+    features, lengths = inputs(num_features)
+    x = Splice(context, name="splice")(features)
+    for i in range(1, hidden_layers + 1):
+        x = keras.layers.Dense(units, use_bias=not batch_norm, name=f"hidden_{i}")(x)
+        if batch_norm:
+            x = keras.layers.BatchNormalization(name=f"batch_norm_{i}")(x)
+        x = keras.layers.ReLU(name=f"relu_{i}")(x)
+    logits = keras.layers.Dense(vocab_size, name="logits")(x)
+    return keras.Model({"features": features, "feature_lengths": lengths}, logits, name="tfkaldi")
