@@ -35,25 +35,33 @@ def compressed_budget(
     return round(model.count_params() - (1.0 - ratio) * matrix_params)
 
 
-def solve_width(
-    build: Callable[[int], keras.Model], target_params: int, max_width: int = 1 << 16
-) -> int:
+def solve_width(build: Callable[[int], keras.Model], target_params: int) -> int:
     """The hidden width whose model's parameter count is closest to ``target_params``.
 
     ``build(width)`` must return a built model whose size grows with
-    ``width``; bisection needs about ``log2(max_width)`` builds.
+    ``width``. Doubling from 1 then bisecting needs about ``2 log2(width)``
+    builds, none much larger than the answer (building a far too wide model
+    would allocate its weights).
     """
     if target_params < 1:
         raise ValueError(f"target_params={target_params} is not positive; allowed: >= 1")
-    low, high = 1, max_width
+    sizes: dict[int, int] = {}
+
+    def size(width: int) -> int:
+        if width not in sizes:
+            sizes[width] = build(width).count_params()
+        return sizes[width]
+
+    high = 1
+    while size(high) < target_params:
+        high *= 2
+    low = max(1, high // 2)
     while low < high:  # smallest width whose size reaches the target
         mid = (low + high) // 2
-        if build(mid).count_params() >= target_params:
+        if size(mid) >= target_params:
             high = mid
         else:
             low = mid + 1
-    if low == 1:
-        return 1
-    above = abs(build(low).count_params() - target_params)
-    below = abs(build(low - 1).count_params() - target_params)
-    return low - 1 if below < above else low
+    if low > 1 and abs(size(low - 1) - target_params) < abs(size(low) - target_params):
+        return low - 1
+    return low

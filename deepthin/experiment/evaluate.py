@@ -1,0 +1,97 @@
+"""Evaluation of a trained acoustic model: CTC loss, WER/CER, size and speed."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import jiwer
+import keras
+import numpy as np
+import tensorflow as tf
+
+from deepthin.experiment.ctc import ctc_loss, decode, model_inputs
+from deepthin.export import save_for_inference
+from deepthin.report import model_stored_params, size_report
+
+
+def _median_seconds(fn: Callable[[], Any], repeats: int, warmup: int = 2) -> float:
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def recognition_metrics(
+    model: keras.Model, batches: tf.data.Dataset, vocab: Any, beam_width: int
+) -> dict[str, float]:
+    """Test CTC loss and greedy / beam-search WER and CER."""
+    losses, refs, greedy, beam = [], [], [], []
+    forward = tf.function(lambda batch: model(model_inputs(batch), training=False), reduce_retracing=True)
+    for batch in batches:
+        logits = forward(batch)
+        losses.append(ctc_loss(batch, logits, vocab.blank).numpy())
+        for labels, length in zip(batch["labels"].numpy(), batch["label_lengths"].numpy(), strict=True):
+            refs.append(vocab.decode(labels[:length]))
+        lengths = batch["feature_lengths"]
+        greedy += [vocab.decode(ids) for ids in decode(logits, lengths, vocab.blank)]
+        beam += [vocab.decode(ids) for ids in decode(logits, lengths, vocab.blank, beam_width)]
+    metrics = {"test_loss": float(np.mean(np.concatenate(losses)))}
+    for name, hyps in (("greedy", greedy), ("beam", beam)):
+        # jiwer rejects empty references; an empty hypothesis is a valid (all-deleted) answer
+        metrics[f"wer_{name}"] = float(jiwer.wer(refs, hyps))
+        metrics[f"cer_{name}"] = float(jiwer.cer(refs, hyps))
+    return metrics
+
+
+def speed_metrics(
+    model: keras.Model, examples: Sequence[Any], frame_seconds: float, repeats: int = 10
+) -> dict[str, float]:
+    """Latency per second of audio at batch 1, and audio seconds processed per second at batch 32."""
+    forward = tf.function(lambda batch: model(model_inputs(batch), training=False), reduce_retracing=True)
+
+    def batch_of(items: Sequence[Any]) -> dict[str, tf.Tensor]:
+        steps = max(len(e.features) for e in items)
+        feats = np.zeros((len(items), steps, items[0].features.shape[1]), "float32")
+        for i, e in enumerate(items):
+            feats[i, : len(e.features)] = e.features
+        lengths = np.array([len(e.features) for e in items], "int32")
+        return {"features": tf.constant(feats), "feature_lengths": tf.constant(lengths)}
+
+    singles = [batch_of([e]) for e in examples[:5]]
+    per_second = [
+        _median_seconds(lambda b=b: forward(b).numpy(), repeats) / (b["features"].shape[1] * frame_seconds)
+        for b in singles
+    ]
+    group = list(examples[:32])
+    batch = batch_of(group)
+    audio = sum(len(e.features) for e in group) * frame_seconds
+    throughput = audio / _median_seconds(lambda: forward(batch).numpy(), max(3, repeats // 3))
+    return {
+        "latency_per_audio_second": statistics.median(per_second),
+        "throughput_audio_seconds_per_second": throughput,
+    }
+
+
+def size_metrics(model: keras.Model, target_params: int, model_path: Path) -> dict[str, Any]:
+    """Stored parameters (model and compressed matrices), achieved ratio and file size."""
+    report = size_report(model)
+    total = report.iloc[-1]
+    stored = model_stored_params(model)
+    return {
+        "stored_params": stored,
+        "target_params": target_params,
+        "stored_vs_target": stored / target_params,
+        "compressed_matrix_params": int(total["stored_params"]),
+        "compressed_matrix_original_params": int(total["original_params"]),
+        "achieved_ratio": float(total["ratio"]) if total["original_params"] else None,
+        "model_file_bytes": save_for_inference(model, model_path),
+        "size_report": report.to_dict(orient="records"),
+    }

@@ -1,0 +1,33 @@
+"""What a result needs to be reproduced: git commit and package versions."""
+
+from __future__ import annotations
+
+import subprocess
+from importlib import metadata
+from pathlib import Path
+
+PACKAGES = ("deepthin", "tensorflow-cpu", "keras", "numpy", "hydra-core", "omegaconf", "jiwer",
+            "librosa", "pandas")
+REPO = Path(__file__).resolve().parents[2]
+
+
+def git_commit() -> str:
+    """``HEAD`` of the source tree, with ``+dirty`` when it has uncommitted changes."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True,
+                              check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO,
+                               capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return head + ("+dirty" if dirty else "")
+
+
+def package_versions() -> dict[str, str]:
+    versions = {}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions

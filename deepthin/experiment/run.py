@@ -1,0 +1,159 @@
+"""``deepthin-run``: train and evaluate one (model, method, ratio) on speech.
+
+A Hydra app over ``conf/``: ``deepthin-run method=deepthin ratio=0.01`` runs
+the default (synth corpus, TFKaldi recipe, ``cpu`` preset); ``-m`` sweeps.
+Each run writes into its output directory ``results.json`` (metrics, sizes,
+resolved config, seed, git commit, package versions), the trained model and
+its checkpoints. Running the same command again resumes a killed run, and a
+run whose ``results.json`` is complete is skipped.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+import time
+from datetime import UTC, datetime
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import hydra
+import keras
+import tensorflow as tf
+from hydra.core.hydra_config import HydraConfig
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+
+from deepthin.data import VOCAB, FeatureConfig, extract_features, make_dataset
+from deepthin.experiment.evaluate import recognition_metrics, size_metrics, speed_metrics
+from deepthin.experiment.provenance import git_commit, package_versions
+from deepthin.experiment.trainer import Trainer, TrainerConfig
+from deepthin.validation import check_ratio
+from recipes.presets import build
+
+CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
+GROUPS = ("data", "model", "method", "preset")
+
+
+def choices(group: str) -> list[str]:
+    """The options of a config group: the YAML files in ``conf/<group>/``."""
+    return sorted(p.stem for p in (CONF_DIR / group).glob("*.yaml"))
+
+
+def check_overrides(argv: list[str]) -> None:
+    """Reject unknown group options and bad ratios before Hydra starts, in one line each."""
+    for arg in argv:
+        key, sep, value = arg.partition("=")
+        if not sep:
+            continue
+        key = key.lstrip("+~")
+        values = value.split(",") if "," in value and not value.startswith(("[", "range(")) else [value]
+        if key in GROUPS:
+            for option in values:
+                if option not in choices(key):
+                    raise ValueError(f"unknown {key} {option!r}; allowed: {', '.join(choices(key))}")
+        elif key == "ratio":
+            for option in values:
+                try:
+                    number = float(option)
+                except ValueError:
+                    raise ValueError(f"ratio={option!r} is not a number; allowed: a number in (0, 1]") from None
+                check_ratio(number)
+
+
+def results_complete(path: Path) -> bool:
+    """Whether ``path`` holds a finished run's results (what a re-run may skip)."""
+    try:
+        return bool(json.loads(path.read_text()).get("complete"))
+    except (OSError, ValueError):
+        return False
+
+
+def run(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
+    """One experiment, start to finish (or from its last checkpoint); returns the results."""
+    results_path = out_dir / "results.json"
+    if results_complete(results_path):
+        print(f"deepthin-run: {results_path} is complete; skipping")
+        return json.loads(results_path.read_text())
+    ratio = check_ratio(cfg.ratio)
+    keras.utils.set_random_seed(int(cfg.seed))
+    tf.config.experimental.enable_op_determinism()
+
+    corpus = instantiate(cfg.data).load()
+    features = FeatureConfig(**cfg.model.features)
+    examples = extract_features(corpus, features, cache_dir=cfg.cache_dir)
+    batch_size = int(cfg.batch_size)
+
+    def train_batches(epoch: int) -> tf.data.Dataset:
+        return make_dataset(examples["train"], batch_size, shuffle=True, seed=int(cfg.seed) * 1000 + epoch)
+
+    dev = make_dataset(examples["dev"], batch_size)
+    test = make_dataset(examples["test"], batch_size)
+    steps_per_epoch = math.ceil(len(examples["train"]) / batch_size)
+    trainer_config = TrainerConfig(**cfg.trainer)
+
+    builder = partial(build, cfg.model, cfg.preset.name, VOCAB.size)
+    strategy = instantiate(cfg.method)
+    layers = cfg.model.compressed_layers
+    model = strategy.build(builder, ratio, layers, trainer_config.epochs * steps_per_epoch)
+    target = strategy.target_params(builder, ratio, layers)
+
+    model, state = Trainer(trainer_config, VOCAB.blank).fit(
+        model, train_batches, dev, steps_per_epoch, out_dir
+    )
+    started = time.perf_counter()
+    metrics = recognition_metrics(model, test, VOCAB, int(cfg.eval.beam_width))
+    metrics.update(speed_metrics(model, examples["test"], features.hop_ms / 1000, int(cfg.eval.latency_repeats)))
+    metrics.update({
+        "dev_loss": state.best_dev_loss, "best_epoch": state.best_epoch, "epochs_run": state.epoch,
+        "stopped_early": state.stopped_early, "train_steps": state.steps,
+        "train_seconds": state.train_seconds, "eval_seconds": time.perf_counter() - started,
+    })
+    results = {
+        "model": cfg.model.name, "preset": cfg.preset.name, "data": HydraConfig.get().runtime.choices.data,
+        "method": strategy.name, "ratio": ratio, "seed": int(cfg.seed),
+        "metrics": metrics,
+        "size": size_metrics(model, target, out_dir / "model.keras"),
+        "history": state.history,
+        "corpus": corpus.summary().to_dict(orient="records"),
+        "config": OmegaConf.to_container(cfg, resolve=True),
+        "git_commit": git_commit(), "packages": package_versions(),
+        "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "complete": True,
+    }
+    results_path.write_text(json.dumps(results, indent=1, default=float))
+    print(summary_line(results))
+    return results
+
+
+def summary_line(results: dict[str, Any]) -> str:
+    m, s = results["metrics"], results["size"]
+    return (f"{results['model']}/{results['method']} ratio={results['ratio']}: WER {m['wer_greedy']:.3f} "
+            f"(beam {m['wer_beam']:.3f}), CER {m['cer_greedy']:.3f}, test loss {m['test_loss']:.2f}, "
+            f"stored {s['stored_params']} params ({s['stored_vs_target']:.3f} of target), "
+            f"train {m['train_seconds']:.0f}s")
+
+
+@hydra.main(config_path=str(CONF_DIR), config_name="config", version_base="1.3")
+def _hydra_main(cfg: DictConfig) -> None:
+    try:
+        run(cfg, Path(HydraConfig.get().runtime.output_dir))
+    except (ValueError, FileNotFoundError) as error:
+        print(f"deepthin-run: error: {error}", file=sys.stderr)
+        sys.exit(2)
+
+
+def main() -> None:
+    """Console entry point: validate the command line, then hand over to Hydra."""
+    try:
+        check_overrides(sys.argv[1:])
+    except ValueError as error:
+        print(f"deepthin-run: error: {error}", file=sys.stderr)
+        sys.exit(2)
+    _hydra_main()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,97 @@
+"""How an experiment turns a recipe's model builder into the model to train.
+
+One small interface, :class:`Strategy`, mirrored by one Hydra file per method
+in ``conf/method/``. Every strategy receives the same context (builder,
+ratio, layers to compress, total training steps), so method-specific needs,
+such as pruning's schedule, are met here and never by branches in the trainer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Protocol
+
+import keras
+
+from deepthin.compress import compress
+from deepthin.handtuned import compressed_budget, solve_width
+
+#: ``builder(width=None) -> keras.Model``: the recipe's uncompressed model.
+Builder = Callable[..., keras.Model]
+
+
+class Strategy(Protocol):
+    name: str
+
+    def build(self, builder: Builder, ratio: float, layers: str, total_steps: int) -> keras.Model:
+        """The model this method trains for a ``ratio`` compression of ``layers``."""
+
+    def target_params(self, builder: Builder, ratio: float, layers: str) -> int:
+        """Total parameters the built model should store (fairness check)."""
+
+
+class Uncompressed:
+    """The dense baseline: the recipe's model as it is (plain Keras layers)."""
+
+    def __init__(self, name: str = "dense") -> None:
+        self.name = name
+
+    def build(self, builder: Builder, ratio: float, layers: str, total_steps: int) -> keras.Model:
+        return builder()
+
+    def target_params(self, builder: Builder, ratio: float, layers: str) -> int:
+        return builder().count_params()
+
+
+class PerMatrix:
+    """A per-matrix method (``deepthin``, ``lowrank``, ``hashednet``) on the selected layers."""
+
+    def __init__(self, name: str, **options: Any) -> None:
+        self.name = name
+        self.options = options
+
+    def method_options(self, total_steps: int) -> dict[str, Any]:
+        return dict(self.options)
+
+    def build(self, builder: Builder, ratio: float, layers: str, total_steps: int) -> keras.Model:
+        return compress(builder(), self.name, ratio, layers, **self.method_options(total_steps))
+
+    def target_params(self, builder: Builder, ratio: float, layers: str) -> int:
+        return compressed_budget(builder(), ratio, layers)
+
+
+class Pruning(PerMatrix):
+    """Gradual magnitude pruning whose schedule is a fraction of the training run.
+
+    ``begin_fraction``/``end_fraction`` place Zhu & Gupta's ramp within the
+    run, so the same config prunes correctly whatever the corpus size.
+    """
+
+    def __init__(self, name: str = "pruning", begin_fraction: float = 0.0, end_fraction: float = 0.7,
+                 updates: int = 20) -> None:
+        super().__init__(name)
+        if not 0.0 <= begin_fraction < end_fraction <= 1.0 or updates < 1:
+            raise ValueError(
+                f"pruning begin_fraction={begin_fraction}, end_fraction={end_fraction}, updates={updates} "
+                "is invalid; allowed: 0 <= begin_fraction < end_fraction <= 1, updates >= 1"
+            )
+        self.begin_fraction, self.end_fraction, self.updates = begin_fraction, end_fraction, updates
+
+    def method_options(self, total_steps: int) -> dict[str, Any]:
+        begin = int(self.begin_fraction * total_steps)
+        end = max(begin + 1, int(self.end_fraction * total_steps) - 1)
+        return {"begin_step": begin, "end_step": end, "frequency": max(1, (end - begin) // self.updates)}
+
+
+class HandTuned:
+    """The same architecture, narrowed until it stores what the compressed models store."""
+
+    def __init__(self, name: str = "handtuned") -> None:
+        self.name = name
+
+    def build(self, builder: Builder, ratio: float, layers: str, total_steps: int) -> keras.Model:
+        width = solve_width(lambda w: builder(width=w), self.target_params(builder, ratio, layers))
+        return builder(width=width)
+
+    def target_params(self, builder: Builder, ratio: float, layers: str) -> int:
+        return compressed_budget(builder(), ratio, layers)

@@ -1,0 +1,158 @@
+"""One trainer for every recipe and method: CTC, Adam, clipping, checkpoints, resume.
+
+It knows nothing about compression. Whatever a method needs during training
+(pruning's mask schedule, for instance) happens inside the layers' forward
+pass, so every method sees exactly the same loop, data order, optimizer,
+schedule and step budget.
+
+Resume: after every epoch the trainer saves the compiled model (weights and
+optimizer state) and a small ``state.json``. A killed run started again with
+the same working directory continues from the last finished epoch; the data
+order of epoch ``e`` depends only on ``(seed, e)``, so the resumed run follows
+the same trajectory as an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from deepthin.experiment.ctc import ctc_loss, model_inputs
+
+#: Training data for one epoch: ``epoch -> batches`` (dicts of padded tensors).
+EpochData = Callable[[int], tf.data.Dataset]
+
+
+@dataclass
+class TrainerConfig:
+    """The training budget and optimizer, identical for every method of a sweep."""
+
+    epochs: int = 10
+    learning_rate: float = 1e-3
+    lr_schedule: str = "cosine"  # "constant" | "cosine": cosine decay to 10% over the run
+    clip_value: float = 1.0  # per-element gradient clipping to [-c, c], as TFKaldi did
+    patience: int = 3  # epochs without dev-loss improvement before stopping early
+    progress: bool = True
+    tensorboard: bool = True
+
+
+@dataclass
+class TrainState:
+    """What ``state.json`` records between epochs."""
+
+    epoch: int = 0  # epochs finished
+    best_epoch: int = -1
+    best_dev_loss: float = math.inf
+    bad_epochs: int = 0
+    stopped_early: bool = False
+    train_seconds: float = 0.0
+    steps: int = 0
+    history: list[dict[str, float]] = field(default_factory=list)
+
+
+class Trainer:
+    """Trains a CTC acoustic model in ``workdir``, resuming what is already there."""
+
+    def __init__(self, config: TrainerConfig, blank: int) -> None:
+        self.config = config
+        self.blank = blank
+
+    # ------------------------------------------------------------ set-up
+    def _optimizer(self, total_steps: int) -> keras.optimizers.Optimizer:
+        lr: Any = self.config.learning_rate
+        if self.config.lr_schedule == "cosine":
+            lr = keras.optimizers.schedules.CosineDecay(lr, max(1, total_steps), alpha=0.1)
+        elif self.config.lr_schedule != "constant":
+            raise ValueError(
+                f"unknown lr_schedule {self.config.lr_schedule!r}; allowed: constant, cosine"
+            )
+        return keras.optimizers.Adam(lr, clipvalue=self.config.clip_value)
+
+    def _steps(self, model: keras.Model) -> tuple[Callable, Callable]:
+        optimizer = model.optimizer
+
+        @tf.function(reduce_retracing=True)
+        def train_step(batch: dict[str, tf.Tensor]) -> tf.Tensor:
+            with tf.GradientTape() as tape:
+                logits = model(model_inputs(batch), training=True)
+                loss = tf.reduce_mean(ctc_loss(batch, logits, self.blank))
+            grads = tape.gradient(loss, model.trainable_variables)
+            optimizer.apply(grads, model.trainable_variables)
+            return loss
+
+        @tf.function(reduce_retracing=True)
+        def eval_step(batch: dict[str, tf.Tensor]) -> tf.Tensor:
+            return ctc_loss(batch, model(model_inputs(batch), training=False), self.blank)
+
+        return train_step, eval_step
+
+    # ------------------------------------------------------------ public
+    def fit(
+        self, model: keras.Model, train: EpochData, dev: tf.data.Dataset, steps_per_epoch: int,
+        workdir: str | Path,
+    ) -> tuple[keras.Model, TrainState]:
+        """Train (or resume) and return the best model on dev loss and the final state."""
+        workdir = Path(workdir)
+        ckpt = workdir / "checkpoint"
+        ckpt.mkdir(parents=True, exist_ok=True)
+        state_path = ckpt / "state.json"
+        if state_path.exists():
+            state = TrainState(**json.loads(state_path.read_text()))
+            model = keras.models.load_model(ckpt / "last.keras")
+        else:
+            state = TrainState()
+            model.compile(optimizer=self._optimizer(self.config.epochs * steps_per_epoch))
+        train_step, eval_step = self._steps(model)
+        writer = tf.summary.create_file_writer(str(workdir / "tensorboard")) if self.config.tensorboard else None
+        while state.epoch < self.config.epochs and not state.stopped_early:
+            epoch = state.epoch
+            started = time.perf_counter()
+            bar = keras.utils.Progbar(steps_per_epoch, verbose=1 if self.config.progress else 0)
+            losses = []
+            for batch in train(epoch):
+                losses.append(float(train_step(batch)))
+                bar.update(len(losses), [("loss", losses[-1])])
+            state.train_seconds += time.perf_counter() - started
+            state.steps += len(losses)
+            dev_loss = evaluate_loss(eval_step, dev)
+            record = {"epoch": epoch + 1, "train_loss": float(np.mean(losses)), "dev_loss": dev_loss}
+            state.history.append(record)
+            if self.config.progress:
+                print(f"epoch {epoch + 1}/{self.config.epochs}: " +
+                      ", ".join(f"{k}={v:.4f}" for k, v in record.items() if k != "epoch"))
+            if writer is not None:
+                with writer.as_default():
+                    for key in ("train_loss", "dev_loss"):
+                        tf.summary.scalar(key, record[key], step=epoch + 1)
+            state.epoch = epoch + 1
+            if dev_loss < state.best_dev_loss:
+                state.best_dev_loss, state.best_epoch, state.bad_epochs = dev_loss, epoch + 1, 0
+                _atomic_save(model, ckpt / "best.keras")
+            else:
+                state.bad_epochs += 1
+                state.stopped_early = state.bad_epochs >= self.config.patience
+            _atomic_save(model, ckpt / "last.keras")
+            state_path.write_text(json.dumps(asdict(state), indent=1))  # written last: commit point
+        return keras.models.load_model(ckpt / "best.keras"), state
+
+
+def _atomic_save(model: keras.Model, path: Path) -> None:
+    """Save beside ``path`` and rename, so a kill never leaves a half-written checkpoint."""
+    partial = path.with_name(f"partial-{path.name}")
+    model.save(partial)
+    partial.replace(path)
+
+
+def evaluate_loss(eval_step: Callable, batches: tf.data.Dataset) -> float:
+    """Mean per-utterance CTC loss over ``batches``."""
+    losses = [eval_step(batch).numpy() for batch in batches]
+    return float(np.mean(np.concatenate(losses)))

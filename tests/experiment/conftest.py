@@ -1,0 +1,54 @@
+"""Shared fixtures: a tiny synthetic corpus cached once per test session."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+#: Overrides that make a run tiny: a few seconds of synth speech, few repeats.
+TINY = ["preset=tiny", "data.hours=0.02", "data.dev_voices=2", "data.test_voices=2",
+        "data.progress=false", "eval.latency_repeats=2", "eval.beam_width=4", "trainer.progress=false"]
+
+
+@pytest.fixture(scope="session")
+def cache_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("cache")
+
+
+def run_env(cache: Path) -> dict[str, str]:
+    return {**os.environ, "DEEPTHIN_CACHE": str(cache), "TF_CPP_MIN_LOG_LEVEL": "2"}
+
+
+def run_command(args: list[str]) -> list[str]:
+    """The console command ``deepthin-run ARGS``, run with this interpreter."""
+    return [sys.executable, "-m", "deepthin.experiment.run", *args]
+
+
+@pytest.fixture
+def deepthin_run():
+    """Run the real command line (as a user would) against a given cache."""
+
+    def invoke(args: list[str], cache: Path, **kwargs) -> subprocess.CompletedProcess:
+        return subprocess.run(run_command(args), cwd=REPO, env=run_env(cache), capture_output=True,
+                              text=True, **kwargs)
+
+    return invoke
+
+
+@pytest.fixture
+def tiny() -> list[str]:
+    return list(TINY)
+
+
+@pytest.fixture
+def start_run():
+    """Start ``deepthin-run`` in the background (to be killed)."""
+
+    def start(args: list[str], cache: Path) -> subprocess.Popen:
+        return subprocess.Popen(run_command(args), cwd=REPO, env=run_env(cache),
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    return start

@@ -1,0 +1,85 @@
+import json
+import signal
+import time
+
+import pytest
+
+METHODS = ["dense", "deepthin", "lowrank", "hashednet", "pruning", "handtuned"]
+METRICS = {"test_loss", "wer_greedy", "cer_greedy", "wer_beam", "cer_beam", "latency_per_audio_second",
+           "throughput_audio_seconds_per_second", "train_seconds", "train_steps", "dev_loss"}
+SIZE = {"stored_params", "target_params", "stored_vs_target", "achieved_ratio", "model_file_bytes"}
+
+
+def test_tiny_preset_of_each_recipe_with_each_method_writes_results(cache_dir, tmp_path, deepthin_run, tiny):
+    sweep = tmp_path / "sweep"
+    proc = deepthin_run(
+        ["-m", "model=tfkaldi,deepspeech", f"method={','.join(METHODS)}", "ratio=0.3",
+         f"hydra.sweep.dir={sweep}", *tiny], cache_dir, timeout=900,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    files = sorted(sweep.rglob("results.json"))
+    assert len(files) == 2 * len(METHODS), files
+    for path in files:
+        results = json.loads(path.read_text())
+        assert results["complete"] is True
+        assert METRICS <= set(results["metrics"]), path
+        assert SIZE <= set(results["size"]), path
+        assert results["metrics"]["train_steps"] > 0
+        assert 0 <= results["metrics"]["cer_greedy"] and results["metrics"]["test_loss"] > 0
+        assert results["config"]["ratio"] == 0.3 and results["seed"] == 0
+        assert results["git_commit"] and results["packages"]["keras"].startswith("3.")
+        assert (path.parent / "model.keras").stat().st_size == results["size"]["model_file_bytes"]
+        if results["method"] not in ("dense", "handtuned"):  # fairness (handtuned: test_strategies)
+            assert results["size"]["stored_vs_target"] == pytest.approx(1.0, abs=0.02), path
+    # running the sweep again skips every completed run
+    again = deepthin_run(["-m", "model=tfkaldi", "method=dense", "ratio=0.3", f"hydra.sweep.dir={sweep}",
+                          *tiny], cache_dir, timeout=300)
+    assert again.returncode == 0 and "is complete; skipping" in again.stdout
+
+
+def _metrics(path):
+    m = json.loads(path.read_text())["metrics"]
+    return {k: m[k] for k in ("test_loss", "wer_greedy", "cer_greedy", "dev_loss", "train_steps")}
+
+
+def test_killed_run_resumes_and_matches_uninterrupted_run(cache_dir, tmp_path, deepthin_run, start_run, tiny):
+    args = ["model=tfkaldi", "method=deepthin", "ratio=0.3", "trainer.epochs=5", "trainer.patience=10", *tiny]
+    straight = deepthin_run([*args, f"hydra.run.dir={tmp_path / 'straight'}"], cache_dir, timeout=600)
+    assert straight.returncode == 0, straight.stderr[-3000:]
+
+    killed_dir = tmp_path / "killed"
+    proc = start_run([*args, f"hydra.run.dir={killed_dir}"], cache_dir)
+    state = killed_dir / "checkpoint" / "state.json"
+    deadline = time.monotonic() + 300
+    while not state.exists() and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    finished = json.loads(state.read_text())["epoch"]
+    assert 1 <= finished < 5, "the kill must land after the first checkpoint and before the end"
+    assert not (killed_dir / "results.json").exists()
+
+    resumed = deepthin_run([*args, f"hydra.run.dir={killed_dir}"], cache_dir, timeout=600)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert _metrics(killed_dir / "results.json") == _metrics(tmp_path / "straight" / "results.json")
+
+
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("method=svd", "unknown method 'svd'; allowed: deepthin, dense, handtuned, hashednet, lowrank, pruning"),
+        ("model=resnet", "unknown model 'resnet'; allowed: deepspeech, tfkaldi"),
+        ("data=timit", "unknown data 'timit'; allowed:"),
+        ("preset=huge", "unknown preset 'huge'; allowed: cpu, paper, tiny"),
+        ("ratio=0", "ratio=0.0 is outside (0, 1]; allowed: a number in (0, 1]"),
+        ("ratio=1.5", "ratio=1.5 is outside (0, 1]"),
+        ("ratio=abc", "ratio='abc' is not a number"),
+    ],
+)
+def test_bad_config_is_one_line_and_exit_status_2(override, message, tmp_path, deepthin_run):
+    proc = deepthin_run([override, f"hydra.run.dir={tmp_path}"], tmp_path, timeout=120)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert lines[-1].startswith("deepthin-run: error: ") and message in lines[-1], proc.stderr
+    assert "Traceback" not in proc.stderr
