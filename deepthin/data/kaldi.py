@@ -1,0 +1,107 @@
+"""`kaldi`: a corpus the user brings as Kaldi data directories (`wav.scp`, `text`, optional `utt2spk`).
+
+Only plain paths in `wav.scp` are supported (no pipes or `segments`), because the audio must be a file
+the feature extractor can open; relative paths are resolved against the data directory. One data
+directory per split, named in config (default `root/train`, `root/dev`, `root/test`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from .base import (
+    SAMPLE_RATE,
+    SPLITS,
+    Corpus,
+    Problems,
+    Utterance,
+    check_audio,
+    check_on_error,
+    normalize_text,
+    require_dir,
+)
+from .librispeech import split_map
+
+DEFAULT_DIRS = {"train": "train", "dev": "dev", "test": "test"}
+
+
+def _table(path: Path) -> list[tuple[int, str, str]]:
+    """(line number, key, rest) of a Kaldi table file, skipping blank lines."""
+    rows = []
+    for n, line in enumerate(path.read_text(errors="replace").splitlines(), 1):
+        if line.strip():
+            key, _, rest = line.strip().partition(" ")
+            rows.append((n, key, rest.strip()))
+    return rows
+
+
+class KaldiCorpus:
+    """Kaldi data directories under `root`; `splits` maps train/dev/test to directory names (or null)."""
+
+    def __init__(
+        self,
+        root: str | Path,
+        splits: Mapping | None = None,
+        on_error: str = "raise",
+        sample_rate: int = SAMPLE_RATE,
+        cache_dir: str | Path | None = None,
+    ) -> None:
+        self.root = Path(root).expanduser()
+        self.dirs = split_map(splits, DEFAULT_DIRS)
+        self.on_error = check_on_error(on_error)
+        self.sample_rate = int(sample_rate)
+
+    def load(self) -> Corpus:
+        """Join wav.scp, text and utt2spk of each split; bad entries raise or are skipped per `on_error`."""
+        root = require_dir(self.root, "Kaldi data root")
+        problems = Problems("kaldi", self.on_error)
+        splits: dict[str, list[Utterance]] = {s: [] for s in SPLITS}
+        for split in SPLITS:
+            for name in self.dirs[split]:
+                splits[split] += self._data_dir(require_dir(root / name, f"Kaldi data ({split})"), problems)
+        problems.finish(splits, root)
+        return Corpus(name="kaldi", splits=splits)
+
+    def _data_dir(self, d: Path, problems: Problems) -> list[Utterance]:
+        for required in ("wav.scp", "text"):
+            if not (d / required).is_file():
+                raise FileNotFoundError(f"Kaldi data directory {d} has no {required}")
+        if (d / "segments").exists():
+            raise ValueError(
+                f"{d / 'segments'}: segments files are not supported; give one audio file per utterance"
+            )
+        wavs: dict[str, Path] = {}
+        for n, uid, rest in _table(d / "wav.scp"):
+            if not rest or rest.endswith("|") or len(rest.split()) != 1:
+                problems(
+                    f"{d / 'wav.scp'}:{n}",
+                    "unsupported wav.scp entry",
+                    f"{uid}: {rest!r}; only a plain audio path is allowed (no commands or pipes)",
+                )
+                continue
+            p = Path(rest).expanduser()
+            wavs[uid] = p if p.is_absolute() else d / p
+        spk = {uid: rest for _, uid, rest in _table(d / "utt2spk")} if (d / "utt2spk").is_file() else {}
+        utts = []
+        for n, uid, raw in _table(d / "text"):
+            try:
+                text = normalize_text(raw)
+            except ValueError as e:
+                problems(f"{d / 'text'}:{n}", "bad transcript", f"{uid}: {e}")
+                continue
+            if uid not in wavs:
+                problems(f"{d / 'text'}:{n}", "missing audio", f"{uid} has no usable wav.scp entry")
+                continue
+            duration = check_audio(wavs[uid], problems, self.sample_rate)
+            if duration is not None:
+                utts.append(
+                    Utterance(
+                        uid=uid,
+                        speaker=spk.get(uid, uid.split("-")[0].split("_")[0]),
+                        text=text,
+                        audio=str(wavs[uid]),
+                        duration=duration,
+                    )
+                )
+        return utts

@@ -1,0 +1,76 @@
+import logging
+
+import pytest
+
+from deepthin.data.librispeech import LibriSpeechCorpus
+
+from .conftest import write_audio, write_librispeech
+
+LAYOUT = {
+    "train-clean-100": {
+        "19": {"198": {"19-198-0000": "NORTHANGER ABBEY", "19-198-0001": "THIS LITTLE WORK'S END"}},
+        "26": {"495": {"26-495-0000": "HE SAID"}},
+    },
+    "dev-clean": {"84": {"121": {"84-121-0000": "GO DO YOU HEAR"}}},
+    "test-clean": {"61": {"70": {"61-70-0000": "YOUNG FITZOOTH HAD BEEN COMMANDED"}}},
+}
+
+
+@pytest.fixture
+def libri(tmp_path):
+    return write_librispeech(tmp_path / "LibriSpeech", LAYOUT)
+
+
+def test_layout_loads(libri):
+    c = LibriSpeechCorpus(root=libri).load()
+    assert c.name == "librispeech"
+    train = {u.uid: u for u in c.splits["train"]}
+    assert set(train) == {"19-198-0000", "19-198-0001", "26-495-0000"}
+    assert train["19-198-0001"].text == "this little work's end" and train["19-198-0001"].speaker == "19"
+    assert abs(train["19-198-0001"].duration - 0.5) < 1e-6 and train["19-198-0001"].audio.endswith(".flac")
+    assert [u.speaker for u in c.splits["test"]] == ["61"]
+    df = c.summary().set_index("split")
+    assert df.loc["train", "speakers"] == 2 and df.loc["total", "utterances"] == 5
+
+
+def test_split_mapping_and_missing_subset(libri):
+    c = LibriSpeechCorpus(root=libri, splits={"train": "train-clean-100", "dev": None, "test": []}).load()
+    assert len(c.splits["train"]) == 3 and c.splits["dev"] == [] and c.splits["test"] == []
+    with pytest.raises(FileNotFoundError, match="train-other-500"):
+        LibriSpeechCorpus(root=libri, splits={"train": ["train-other-500"]}).load()
+    with pytest.raises(ValueError, match="unknown split names"):
+        LibriSpeechCorpus(root=libri, splits={"valid": ["dev-clean"]})
+
+
+def test_missing_root(tmp_path):
+    with pytest.raises(FileNotFoundError, match="LibriSpeech root directory not found"):
+        LibriSpeechCorpus(root=tmp_path / "nope").load()
+
+
+def test_empty_corpus(tmp_path):
+    for s in ("train-clean-100", "dev-clean", "test-clean"):
+        (tmp_path / s).mkdir()
+    with pytest.raises(ValueError, match="empty corpus"):
+        LibriSpeechCorpus(root=tmp_path).load()
+
+
+def test_transcript_outside_vocabulary(libri):
+    t = libri / "dev-clean/84/121/84-121.trans.txt"
+    t.write_text("84-121-0000 GO, DO YOU HEAR 2\n")
+    with pytest.raises(ValueError, match=r"84-121.trans.txt:1: bad transcript: 84-121-0000: .*',2'"):
+        LibriSpeechCorpus(root=libri).load()
+
+
+def test_corrupt_and_wrong_rate_and_missing_audio(libri, caplog):
+    (libri / "train-clean-100/19/198/19-198-0000.flac").write_bytes(b"fLaC broken")
+    with pytest.raises(ValueError, match="19-198-0000.flac: unreadable audio"):
+        LibriSpeechCorpus(root=libri).load()
+    write_audio(libri / "train-clean-100/19/198/19-198-0000.flac", sr=8000)
+    with pytest.raises(ValueError, match="19-198-0000.flac: unexpected sample rate: 8000 Hz"):
+        LibriSpeechCorpus(root=libri).load()
+    (libri / "test-clean/61/70/61-70-0000.flac").unlink()
+    with caplog.at_level(logging.WARNING, logger="deepthin.data"):
+        c = LibriSpeechCorpus(root=libri, on_error="skip").load()
+    msgs = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(msgs) == 1 and "skipped 2 bad files (1 missing audio, 1 unexpected sample rate)" in msgs[0]
+    assert len(c.splits["train"]) == 2 and c.splits["test"] == []
