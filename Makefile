@@ -5,7 +5,7 @@ PYTHON ?= python3
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PACKAGES := espeak-ng libsndfile1
 
-.PHONY: install system-deps run test lint ratios
+.PHONY: install system-deps run demo test lint ratios bench
 
 system-deps:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -15,6 +15,9 @@ install: system-deps
 	$(PYTHON) -m pip install -q -e '.[dev]'
 
 run: install
+	$(PYTHON) -m deepthin.experiment.run method=deepthin ratio=0.01
+
+demo: install
 	$(PYTHON) scripts/demo.py
 
 test: install
@@ -25,3 +28,6 @@ lint:
 
 ratios:
 	deepthin-ratios
+
+bench:
+	deepthin-bench --out results

@@ -10,6 +10,7 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")  # keep TensorFlow's start-up info off the console
 
 from deepthin.compress import compress  # noqa: E402
+from deepthin.inference import for_inference  # noqa: E402
 from deepthin.layers import CompressedDense, CompressedLSTM  # noqa: E402
 from deepthin.methods import METHODS  # noqa: E402
 from deepthin.report import model_stored_params, size_report  # noqa: E402
@@ -19,6 +20,7 @@ __all__ = [
     "CompressedDense",
     "CompressedLSTM",
     "compress",
+    "for_inference",
     "model_stored_params",
     "size_report",
 ]

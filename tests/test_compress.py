@@ -75,7 +75,7 @@ def test_bad_selection_is_rejected(layers, message):
 
 
 def test_bad_method_and_ratio_are_rejected():
-    with pytest.raises(ValueError, match="unknown method 'thin'; allowed: dense"):
+    with pytest.raises(ValueError, match="unknown method 'thin'; allowed: deepthin, dense"):
         deepthin.compress(functional_model(), "thin", 0.1)
     with pytest.raises(ValueError, match=r"ratio=2.0 is outside \(0, 1\]"):
         deepthin.compress(functional_model(), "deepthin", 2.0)

@@ -30,6 +30,7 @@ from deepthin.data import VOCAB, FeatureConfig, extract_features, make_dataset
 from deepthin.experiment.evaluate import recognition_metrics, size_metrics, speed_metrics
 from deepthin.experiment.provenance import git_commit, package_versions
 from deepthin.experiment.trainer import Trainer, TrainerConfig
+from deepthin.report import RATIO_TOLERANCE, model_stored_params
 from deepthin.validation import check_ratio
 from recipes.presets import build
 
@@ -100,14 +101,18 @@ def run(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
     model = strategy.build(builder, ratio, layers, trainer_config.epochs * steps_per_epoch)
     target = strategy.target_params(builder, ratio, layers)
 
+    def within_budget(candidate: keras.Model) -> bool:
+        return model_stored_params(candidate) <= target * (1 + RATIO_TOLERANCE)
+
     model, state = Trainer(trainer_config, VOCAB.blank).fit(
-        model, train_batches, dev, steps_per_epoch, out_dir
+        model, train_batches, dev, steps_per_epoch, out_dir, eligible=within_budget
     )
     started = time.perf_counter()
     metrics = recognition_metrics(model, test, VOCAB, int(cfg.eval.beam_width))
     metrics.update(speed_metrics(model, examples["test"], features.hop_ms / 1000, int(cfg.eval.latency_repeats)))
     metrics.update({
-        "dev_loss": state.best_dev_loss, "best_epoch": state.best_epoch, "epochs_run": state.epoch,
+        "dev_loss": state.best_dev_loss if state.best_epoch > 0 else state.history[-1]["dev_loss"],
+        "best_epoch": state.best_epoch, "epochs_run": state.epoch,
         "stopped_early": state.stopped_early, "train_steps": state.steps,
         "train_seconds": state.train_seconds, "eval_seconds": time.perf_counter() - started,
     })

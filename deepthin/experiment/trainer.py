@@ -98,9 +98,15 @@ class Trainer:
     # ------------------------------------------------------------ public
     def fit(
         self, model: keras.Model, train: EpochData, dev: tf.data.Dataset, steps_per_epoch: int,
-        workdir: str | Path,
+        workdir: str | Path, eligible: Callable[[keras.Model], bool] = lambda model: True,
     ) -> tuple[keras.Model, TrainState]:
-        """Train (or resume) and return the best model on dev loss and the final state."""
+        """Train (or resume) and return the best model on dev loss and the final state.
+
+        Only epochs whose model is ``eligible`` compete for "best" and count
+        towards early stopping: a model still being shrunk during training
+        (pruning before its final sparsity) must not win by storing more than
+        its budget. If no epoch qualifies, the last model is returned.
+        """
         workdir = Path(workdir)
         ckpt = workdir / "checkpoint"
         ckpt.mkdir(parents=True, exist_ok=True)
@@ -134,15 +140,17 @@ class Trainer:
                     for key in ("train_loss", "dev_loss"):
                         tf.summary.scalar(key, record[key], step=epoch + 1)
             state.epoch = epoch + 1
-            if dev_loss < state.best_dev_loss:
-                state.best_dev_loss, state.best_epoch, state.bad_epochs = dev_loss, epoch + 1, 0
-                _atomic_save(model, ckpt / "best.keras")
-            else:
-                state.bad_epochs += 1
-                state.stopped_early = state.bad_epochs >= self.config.patience
+            if eligible(model):
+                if dev_loss < state.best_dev_loss:
+                    state.best_dev_loss, state.best_epoch, state.bad_epochs = dev_loss, epoch + 1, 0
+                    _atomic_save(model, ckpt / "best.keras")
+                else:
+                    state.bad_epochs += 1
+                    state.stopped_early = state.bad_epochs >= self.config.patience
             _atomic_save(model, ckpt / "last.keras")
             state_path.write_text(json.dumps(asdict(state), indent=1))  # written last: commit point
-        return keras.models.load_model(ckpt / "best.keras"), state
+        best = ckpt / ("best.keras" if state.best_epoch > 0 else "last.keras")
+        return keras.models.load_model(best), state
 
 
 def _atomic_save(model: keras.Model, path: Path) -> None:

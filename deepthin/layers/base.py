@@ -4,6 +4,15 @@ A compressed layer owns one :class:`~deepthin.methods.base.WeightMethod` per
 weight matrix. This mixin keeps the keyword handling, ``get_config`` and the
 weights-file layout in one place so that ``CompressedDense`` and
 ``CompressedLSTM`` only describe their maths.
+
+Inference mode (config key ``inference``, set by :func:`deepthin.for_inference`):
+outside training, the layer multiplies through each method's
+:meth:`~deepthin.methods.base.WeightMethod.inference_fn` instead of the
+training path. The methods' inference caches are never saved; they are
+filled on first use and refilled whenever weights arrive through
+``load_own_variables`` (``load_model``, ``load_weights``) or ``set_weights``.
+Training an inference-mode layer still uses the training path but leaves the
+caches stale: switch again with ``for_inference`` after training.
 """
 
 from __future__ import annotations
@@ -39,6 +48,8 @@ class CompressedLayerMixin:
     """
 
     def _init_compression(self, method: str, ratio: float, seed: int | None, options: dict) -> None:
+        options = dict(options)
+        self.inference = bool(options.pop("inference", False))
         get_method(method)  # fail at construction on an unknown name, not at build
         self.method = method
         self.ratio = check_ratio(ratio)
@@ -59,12 +70,29 @@ class CompressedLayerMixin:
         self.matrices[key] = matrix
         return matrix
 
+    def _matmul_fn(self, matrix: WeightMethod, training: bool) -> Any:
+        """The method's inference path in inference mode outside training, else its training path."""
+        if self.inference and not training:
+            return matrix.inference_fn()
+        return matrix.matmul_fn(training)
+
+    def refresh_inference(self) -> None:
+        """Recompute every matrix's inference cache from the current weights (inference mode only)."""
+        if self.inference:
+            for matrix in self.matrices.values():
+                matrix.refresh_inference()
+
+    def set_weights(self, weights: list) -> None:
+        super().set_weights(weights)
+        self.refresh_inference()
+
     def compression_config(self) -> dict[str, Any]:
         return {
             "method": self.method,
             "ratio": self.ratio,
             "seed": self.seed,
             "method_options": dict(self.method_options),
+            "inference": self.inference,
         }
 
     @classmethod
@@ -85,3 +113,4 @@ class CompressedLayerMixin:
             matrix.load_variables(store, key)
         for variable in self._plain_weights:
             variable.assign(np.asarray(store[variable.name]))
+        self.refresh_inference()

@@ -88,10 +88,10 @@ class CompressedLSTM(CompressedLayerMixin, keras.layers.Layer):
         training: bool | None = None,
     ) -> Any:
         training = bool(training)
-        projected = self.kernel_matrix.matmul(sequences, training=training)  # (B, T, 4u)
+        projected = self._matmul_fn(self.kernel_matrix, training)(sequences)  # (B, T, 4u)
         if self.use_bias:
             projected = projected + self.bias
-        recurrent = self.recurrent_matrix.matmul_fn(training)
+        recurrent = self._matmul_fn(self.recurrent_matrix, training)
         if initial_state is None:
             zeros = ops.zeros((ops.shape(sequences)[0], self.units), dtype=projected.dtype)
             initial_state = [zeros, zeros]

@@ -10,6 +10,16 @@ later methods override with something cheaper than building ``W``.
 
 Layers hold methods, methods never hold layers' logic: the layer decides
 *when* a kernel is needed, the method decides *how* it is stored.
+
+Inference (:meth:`inference_fn`) is a separate hook from training
+(:meth:`matmul_fn`): a layer switched to inference mode (see
+:func:`deepthin.for_inference`) asks its methods for it. What a method's
+inference path precomputes from its trained variables (a materialized
+kernel, re-laid-out factors, a sparse index) lives in an *inference cache*:
+untracked, non-trainable ``tf.Variable`` s that are never saved (files keep
+the compressed parameters only), filled by :meth:`refresh_inference` once
+after the weights are final. Compiled functions read the cache variables, so
+a refresh after loading new weights is seen by functions traced before it.
 """
 
 from __future__ import annotations
@@ -19,6 +29,7 @@ from typing import Any, ClassVar
 
 import keras
 import numpy as np
+import tensorflow as tf
 from keras import ops
 
 from deepthin.validation import check_matrix_shape, check_options, check_ratio
@@ -35,6 +46,8 @@ class WeightMethod:
     name: ClassVar[str] = ""
     #: Keyword options the method accepts, with their defaults.
     option_defaults: ClassVar[dict[str, Any]] = {}
+    #: Inference-cache entries whose size may change between refreshes (e.g. a sparse index).
+    dynamic_cache_keys: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, shape: tuple[int, int], ratio: float, **options: Any) -> None:
         self.shape = check_matrix_shape(shape)
@@ -117,6 +130,53 @@ class WeightMethod:
     def matmul(self, x: Any, training: bool = False) -> Any:
         """``x @ W`` for ``x`` of shape ``(..., m)``."""
         return self.matmul_fn(training)(x)
+
+    # ------------------------------------------------------------ inference
+    def inference_state(self) -> dict[str, Any]:
+        """Tensors the inference path precomputes from the current variables.
+
+        Default: the materialized kernel, so the path is one dense matmul and
+        the reconstruction cost is paid once instead of per call.
+        """
+        return {"kernel": self.kernel(False)}
+
+    def inference_fn(self) -> Callable[[Any], Any]:
+        """A function ``x -> x @ W`` for inference, equal to :meth:`matmul_fn` in value.
+
+        Methods with a route cheaper than a dense matmul override this (and
+        :meth:`inference_state`); the default multiplies by the cached kernel.
+        """
+        kernel = self.cached("kernel")
+        return lambda x: ops.matmul(x, kernel)
+
+    def refresh_inference(self) -> None:
+        """(Re)compute the inference cache from the variables; call after they change."""
+        with tf.init_scope():  # eager, even when first needed while a function is traced
+            state = {key: tf.convert_to_tensor(value) for key, value in self.inference_state().items()}
+            cache = getattr(self, "_inference_cache", None)
+            if cache is None or set(cache) != set(state) or any(
+                not cache[k].shape.is_compatible_with(v.shape) for k, v in state.items()
+            ):
+                self._inference_cache = {
+                    key: tf.Variable(
+                        value, trainable=False,
+                        shape=tf.TensorShape(None) if key in self.dynamic_cache_keys else value.shape,
+                    )
+                    for key, value in state.items()
+                }
+            else:
+                for key, value in state.items():
+                    cache[key].assign(value)
+
+    def cached(self, key: str) -> Any:
+        """Cache entry ``key``, filling the cache first if it was never filled."""
+        if getattr(self, "_inference_cache", None) is None:
+            self.refresh_inference()
+        return self._inference_cache[key]
+
+    def drop_inference_cache(self) -> None:
+        """Free the cache; the next :meth:`cached` rebuilds it."""
+        self._inference_cache = None
 
     # ----------------------------------------------------------- persistence
     def save_variables(self, store: Any, prefix: str) -> None:

@@ -30,11 +30,46 @@ Auxiliary-shape policies (``policy=``):
 When even ``r = 1`` exceeds the budget the layer is too small for the ratio:
 the plan keeps ``r = 1`` at the smallest feasible shape and
 :func:`deepthin.size_report` flags the nearest achievable ratio.
+
+Inference paths (``inference_path=``, used by layers switched with
+:func:`deepthin.for_inference`):
+
+``factored``
+    ``x @ W`` straight from the factors, never building ``W``: ``y = (x A) B``
+    with ``A (m, k r)`` and ``B (k r, n)`` laid out once from ``X`` and ``Y``
+    when the layer is switched or loaded. Multiple ``n' = k n``:
+    ``W[i] = (X Y)[i // k, (i % k) n : (i % k + 1) n]``, so input ``i = q k + p``
+    feeds block ``p`` of ``Z = x A`` through ``X[q]`` (``A[q k + p, p r + t] =
+    X[q, t]``; the last row of ``X Y`` may be partly used and spare rows of
+    ``X`` are never read), and ``B`` stacks the ``k`` column blocks of ``Y``.
+    Divisor ``n' = n / k``: ``W[i]`` is rows ``i k .. i k + k - 1`` of ``X Y``,
+    so ``A`` is ``X[:m k]`` viewed as ``(m, k r)`` and ``B`` is block-diagonal
+    with ``k`` copies of ``Y``. ``k r (m + n)`` multiply-adds per input vector
+    instead of ``m n``; ``A`` and ``B`` hold at most ``(1 + m/n)`` (multiple) or
+    ``(1 + n/m)`` (divisor) times the stored parameters. This costs more
+    multiply-adds than the minimal ``r (m' + n')`` route (``x`` viewed as
+    ``(m/k, k)``, contracted with ``X``, then with ``Y``) but is two plain
+    matmuls with no pad, transpose or reshape of ``x``; measured, the minimal
+    route was 4x slower at batch 1 (2048x2048, ratio 0.01), where per-op cost
+    dominates. Needs an aligned ``n'`` (the ``aligned`` policy).
+``blocked``
+    Rebuilds ``W`` tile by tile (about 1 MiB of rows at a time, from the rows
+    of ``X Y`` the tile covers) and multiplies each tile as it is made, so
+    ``W`` is never whole in memory. Every call pays ``r m' n'`` for the
+    reconstruction, ``r`` times the dense matmul's work.
+``materialize``
+    ``W`` built once when the layer is switched or loaded; then one dense
+    matmul. Measured by ``deepthin-bench``: faster than ``blocked`` at every
+    shape, ratio and batch tried, hence the ``paper`` policy's default.
+``auto`` (default)
+    ``factored`` when ``n'`` is a multiple or divisor of ``n``, else
+    ``materialize``.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,6 +81,9 @@ from deepthin.methods.registry import register
 from deepthin.validation import check_choice
 
 POLICIES = ("paper", "aligned")
+INFERENCE_PATHS = ("auto", "factored", "blocked", "materialize")
+#: Bytes of ``W`` rebuilt at a time by the ``blocked`` inference path (about an L2 cache).
+BLOCK_BYTES = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -143,13 +181,33 @@ class DeepThinMethod(WeightMethod):
     """DeepThin factors ``X``, ``Y`` at the auxiliary shape chosen by ``policy``."""
 
     name = "deepthin"
-    option_defaults = {"policy": "paper"}
+    option_defaults = {"policy": "paper", "inference_path": "auto"}
 
     def __init__(self, shape: tuple[int, int], ratio: float, **options: Any) -> None:
         super().__init__(shape, ratio, **options)
         policy = check_choice("deepthin policy", self.options["policy"], POLICIES)
         self.plan = PLANNERS[policy](*self.shape, self.ratio)
         self.planned_params = self.plan.params
+        path = check_choice("deepthin inference_path", self.options["inference_path"], INFERENCE_PATHS)
+        if path == "auto":
+            path = "factored" if self.alignment is not None else "materialize"
+        if path == "factored" and self.alignment is None:
+            raise ValueError(
+                f"deepthin inference_path='factored' needs n' a multiple or divisor of n, but the "
+                f"plan has n'={self.plan.n_aux}, n={self.shape[1]}; allowed: policy='aligned', or "
+                "inference_path='blocked'/'materialize'"
+            )
+        self.inference_path = path
+
+    @property
+    def alignment(self) -> tuple[str, int] | None:
+        """``("multiple", k)`` for ``n' = k n``, ``("divisor", k)`` for ``n' = n / k``, else ``None``."""
+        n, n_aux = self.shape[1], self.plan.n_aux
+        if n_aux % n == 0:
+            return "multiple", n_aux // n
+        if n % n_aux == 0:
+            return "divisor", n // n_aux
+        return None
 
     def create_variables(self, layer: keras.layers.Layer, prefix: str) -> list[keras.Variable]:
         std = factor_std(self.shape, self.plan.rank)
@@ -164,3 +222,55 @@ class DeepThinMethod(WeightMethod):
 
     def kernel(self, training: bool = False) -> Any:
         return materialize(self.x, self.y, self.shape)
+
+    # ------------------------------------------------------------ inference
+    def inference_state(self) -> dict[str, Any]:
+        if self.inference_path == "materialize":
+            return super().inference_state()
+        if self.inference_path == "blocked":
+            return {}
+        m, n = self.shape
+        r = self.plan.rank
+        kind, k = self.alignment
+        eye = ops.eye(k, dtype=self.x.dtype)
+        if kind == "multiple":
+            m_min = -(-m // k)
+            # A[q k + p, p r + t] = X[q, t]: input i = q k + p feeds block p of Z
+            a = ops.reshape(ops.einsum("qt,ps->qpst", self.x[:m_min], eye), (m_min * k, k * r))[:m]
+            # B[p r + t] = Y[t, p n : (p+1) n]
+            b = ops.reshape(ops.transpose(ops.reshape(self.y, (r, k, n)), (1, 0, 2)), (k * r, n))
+        else:
+            a = ops.reshape(self.x[: m * k], (m, k * r))  # A[i, p r + t] = X[i k + p, t]
+            # B[p r + t, p n' + j] = Y[t, j]: block-diagonal, block p fills columns of row part p
+            b = ops.reshape(ops.einsum("ps,tj->ptsj", eye, self.y), (k * r, n))
+        return {"a": a, "b": b}
+
+    def inference_fn(self) -> Callable[[Any], Any]:
+        if self.inference_path == "materialize":
+            return super().inference_fn()
+        if self.inference_path == "blocked":
+            return self._blocked_fn()
+        a, b = self.cached("a"), self.cached("b")
+        return lambda x: ops.matmul(ops.matmul(x, a), b)
+
+    def _blocked_fn(self) -> Callable[[Any], Any]:
+        m, n = self.shape
+        n_aux = self.plan.n_aux
+        rows = max(1, BLOCK_BYTES // (4 * n))
+        x_f, y_f = self.x, self.y
+
+        def apply(x: Any) -> Any:
+            lead = ops.shape(x)[:-1]
+            x2 = ops.reshape(x, (-1, m))
+            out = None
+            for i0 in range(0, m, rows):
+                i1 = min(m, i0 + rows)
+                q0, q1 = (i0 * n) // n_aux, -(-(i1 * n) // n_aux)  # rows of X Y this tile reads
+                flat = ops.reshape(ops.matmul(x_f[q0:q1], y_f), (-1,))
+                start = i0 * n - q0 * n_aux
+                tile = ops.reshape(flat[start : start + (i1 - i0) * n], (i1 - i0, n))
+                part = ops.matmul(x2[:, i0:i1], tile)
+                out = part if out is None else out + part
+            return ops.reshape(out, (*lead, n))
+
+        return apply

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import keras
@@ -24,3 +25,9 @@ class DenseMethod(WeightMethod):
 
     def kernel(self, training: bool = False) -> Any:
         return self.w
+
+    def inference_state(self) -> dict[str, Any]:
+        return {}  # the variable already is the kernel: a copy would only double memory
+
+    def inference_fn(self) -> Callable[[Any], Any]:
+        return self.matmul_fn(False)

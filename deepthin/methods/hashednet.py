@@ -14,6 +14,9 @@ Hash function: public ports hash the string ``"i_j"`` with xxHash32; hashing
 MurmurHash3's 32-bit finalizer to the linear index ``i n + j`` mixed with the
 seed, vectorized in numpy. It has the property HashedNets needs (a uniform,
 seed-dependent, fixed assignment), not bit-compatibility with those ports.
+
+Inference materializes ``W`` once (the base class's cache): a gather over
+``m n`` positions per call would cost more than the dense matmul it feeds.
 """
 
 from __future__ import annotations

@@ -7,10 +7,16 @@ the other methods more storage than this one; so the leftover budget, when it
 is at least two parameters, buys one *partial* component ``u v^T`` on the
 top-left ``a x b`` block with ``a + b`` = leftover. The kernel still has rank
 at most ``r + 1``, which is what the comparison with DeepThin is about.
+
+Inference computes ``(x U') V'`` with the partial component folded in as one
+more column of ``U'`` (``u`` padded to ``m``) and row of ``V'`` (``v`` padded
+to ``n``): ``r (m + n)`` multiply-adds per input vector and two matmuls, no
+pad or outer product per call.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import keras
@@ -81,3 +87,18 @@ class LowRankMethod(WeightMethod):
             block = ops.outer(self.part_u, self.part_v)
             kernel = kernel + ops.pad(block, [[0, m - self.part_rows], [0, n - self.part_cols]])
         return kernel
+
+    def inference_state(self) -> dict[str, Any]:
+        m, n = self.shape
+        us, vs = [], []
+        if self.rank:
+            us.append(self.u)
+            vs.append(self.v)
+        if self.part_rows:
+            us.append(ops.pad(self.part_u, [[0, m - self.part_rows]])[:, None])
+            vs.append(ops.pad(self.part_v, [[0, n - self.part_cols]])[None, :])
+        return {"u": ops.concatenate(us, axis=1), "v": ops.concatenate(vs, axis=0)}
+
+    def inference_fn(self) -> Callable[[Any], Any]:
+        u, v = self.cached("u"), self.cached("v")
+        return lambda x: ops.matmul(ops.matmul(x, u), v)

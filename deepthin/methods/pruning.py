@@ -19,18 +19,31 @@ is never revived.
 Storage: ``stored_params`` counts the mask's nonzeros; with index overhead a
 CSR layout adds one 32-bit column index per nonzero and ``m + 1`` row
 pointers. Saved files hold only the surviving values and their flat indices.
+
+Inference paths (``inference_path=``, for layers switched with
+:func:`deepthin.for_inference`): ``masked`` multiplies by ``W * mask``
+materialized once (a dense matmul, no faster than the dense layer);
+``sparse`` keeps the surviving weights of ``W^T`` as a ``tf.SparseTensor``
+built once and runs ``tf.sparse.sparse_dense_matmul`` (work proportional to
+the nonzeros, with sparse-kernel overhead per nonzero). ``deepthin-bench``
+reports both.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import keras
 import numpy as np
+import tensorflow as tf
 from keras import ops
 
 from deepthin.methods.base import WeightMethod
 from deepthin.methods.registry import register
+from deepthin.validation import check_choice
+
+INFERENCE_PATHS = ("sparse", "masked")
 
 
 def polynomial_sparsity(
@@ -46,7 +59,11 @@ class PruningMethod(WeightMethod):
     """A full kernel and a magnitude mask tightened on a polynomial schedule."""
 
     name = "pruning"
-    option_defaults = {"begin_step": 0, "end_step": 1000, "frequency": 100, "initial_sparsity": 0.0}
+    option_defaults = {
+        "begin_step": 0, "end_step": 1000, "frequency": 100, "initial_sparsity": 0.0,
+        "inference_path": "sparse",
+    }
+    dynamic_cache_keys = frozenset({"indices", "values"})  # the nonzero count changes on load
 
     def __init__(self, shape: tuple[int, int], ratio: float, **options: Any) -> None:
         super().__init__(shape, ratio, **options)
@@ -56,6 +73,7 @@ class PruningMethod(WeightMethod):
                 f"pruning schedule begin_step={begin}, end_step={end}, frequency={freq} is "
                 "invalid; allowed: 0 <= begin_step < end_step and frequency >= 1"
             )
+        check_choice("pruning inference_path", self.options["inference_path"], INFERENCE_PATHS)
         self.final_sparsity = 1.0 - self.ratio
         self.planned_params = self.keep_count(self.final_sparsity)
 
@@ -111,6 +129,32 @@ class PruningMethod(WeightMethod):
         if training:
             self.advance()
         return self.w * self.mask
+
+    # ----------------------------------------------------------- inference
+    def inference_state(self) -> dict[str, Any]:
+        if self.options["inference_path"] == "masked":
+            return super().inference_state()
+        # W^T in row-major (canonical) order, so the SparseTensor needs no reorder per call
+        indices = tf.where(tf.transpose(self.mask) > 0)
+        return {"indices": indices, "values": tf.gather_nd(tf.transpose(self.w), indices)}
+
+    def inference_fn(self) -> Callable[[Any], Any]:
+        if self.options["inference_path"] == "masked":
+            return super().inference_fn()
+        m, n = self.shape
+        indices, values = self.cached("indices"), self.cached("values")
+
+        def apply(x: Any) -> Any:
+            w_t = tf.SparseTensor(indices, values, dense_shape=(n, m))
+            x2 = tf.reshape(x, (-1, m))
+            y_t = tf.sparse.sparse_dense_matmul(w_t, x2, adjoint_b=True)  # (n, N) = W^T x^T
+            x = tf.convert_to_tensor(x)
+            lead = tf.shape(x)[:-1]
+            y = tf.reshape(tf.transpose(y_t), tf.concat([lead, [n]], axis=0))
+            y.set_shape(x.shape[:-1].concatenate([n]))
+            return y
+
+        return apply
 
     # ---------------------------------------------------------- accounting
     def stored_params(self) -> int:

@@ -20,8 +20,8 @@ def register(cls: type[WeightMethod]) -> type[WeightMethod]:
 
 
 def weight_methods() -> tuple[str, ...]:
-    """Names of the registered per-matrix methods, in registration order."""
-    return tuple(_REGISTRY)
+    """Names of the registered per-matrix methods, sorted (import order is not a contract)."""
+    return tuple(sorted(_REGISTRY))
 
 
 def get_method(name: str) -> type[WeightMethod]:
@@ -30,9 +30,9 @@ def get_method(name: str) -> type[WeightMethod]:
         raise ValueError(
             f"method {name!r} changes the whole model, not one weight matrix; build the "
             "narrower model with deepthin.handtuned.solve_width; per-matrix methods: "
-            f"{', '.join(_REGISTRY)}"
+            f"{', '.join(weight_methods())}"
         )
-    return _REGISTRY[check_choice("method", name, _REGISTRY)]
+    return _REGISTRY[check_choice("method", name, weight_methods())]
 
 
 def make_method(name: str, shape: tuple[int, int], ratio: float, **options) -> WeightMethod:
