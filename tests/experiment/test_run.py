@@ -62,7 +62,13 @@ def test_killed_run_resumes_and_matches_uninterrupted_run(cache_dir, tmp_path, d
 
     resumed = deepthin_run([*args, f"hydra.run.dir={killed_dir}"], cache_dir, timeout=600)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
-    assert _metrics(killed_dir / "results.json") == _metrics(tmp_path / "straight" / "results.json")
+    resumed_metrics = _metrics(killed_dir / "results.json")
+    straight_metrics = _metrics(tmp_path / "straight" / "results.json")
+    # decoding and step counts identical; losses equal up to float32 summation order
+    # (the resumed process traces fresh graphs, which may fuse ops differently)
+    assert resumed_metrics == pytest.approx(straight_metrics, rel=1e-5)
+    for key in ("wer_greedy", "cer_greedy", "train_steps"):
+        assert resumed_metrics[key] == straight_metrics[key]
 
 
 @pytest.mark.parametrize(
