@@ -2,19 +2,17 @@
 
 Corpora (one module each, each a class configured by keyword arguments with `.load() -> Corpus`):
 `synth` (generated with eSpeak NG, the default), `fsdd` (real connected digits), `librispeech` and
-`kaldi` (directories users bring). TensorFlow is imported only when `make_dataset` is first used.
+`kaldi` (directories users bring).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .base import SPLITS, Corpus, Utterance, default_cache_dir, normalize_text
 from .features import Example, FeatureConfig, compute_features, extract_features
+from .pipeline import make_dataset
 from .vocab import VOCAB, CharVocab
-
-if TYPE_CHECKING:
-    import tensorflow as tf
 
 CORPORA = {
     "synth": "deepthin.data.synth.SynthCorpus",
@@ -22,19 +20,6 @@ CORPORA = {
     "librispeech": "deepthin.data.librispeech.LibriSpeechCorpus",
     "kaldi": "deepthin.data.kaldi.KaldiCorpus",
 }
-
-
-def make_dataset(
-    examples: list[Example],
-    batch_size: int,
-    shuffle: bool = False,
-    seed: int = 0,
-    bucket_boundaries: list[int] | None = None,
-) -> tf.data.Dataset:
-    """See `deepthin.data.pipeline.make_dataset` (imported lazily: TensorFlow is slow to import)."""
-    from .pipeline import make_dataset as _make
-
-    return _make(examples, batch_size, shuffle=shuffle, seed=seed, bucket_boundaries=bucket_boundaries)
 
 
 def __getattr__(name: str) -> Any:

@@ -50,7 +50,8 @@ def check_overrides(argv: list[str]) -> None:
         if not sep:
             continue
         key = key.lstrip("+~")
-        values = value.split(",") if "," in value and not value.startswith(("[", "range(")) else [value]
+        sweep = "," in value and not value.startswith(("[", "range("))
+        values = value.split(",") if sweep else [value]
         if key in GROUPS:
             for option in values:
                 if option not in choices(key):
@@ -60,7 +61,8 @@ def check_overrides(argv: list[str]) -> None:
                 try:
                     number = float(option)
                 except ValueError:
-                    raise ValueError(f"ratio={option!r} is not a number; allowed: a number in (0, 1]") from None
+                    message = f"ratio={option!r} is not a number; allowed: a number in (0, 1]"
+                    raise ValueError(message) from None
                 check_ratio(number)
 
 
@@ -109,7 +111,8 @@ def run(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
     )
     started = time.perf_counter()
     metrics = recognition_metrics(model, test, VOCAB, int(cfg.eval.beam_width))
-    metrics.update(speed_metrics(model, examples["test"], features.hop_ms / 1000, int(cfg.eval.latency_repeats)))
+    frame_seconds = features.hop_ms / 1000
+    metrics.update(speed_metrics(model, examples["test"], frame_seconds, int(cfg.eval.latency_repeats)))
     metrics.update({
         "dev_loss": state.best_dev_loss if state.best_epoch > 0 else state.history[-1]["dev_loss"],
         "best_epoch": state.best_epoch, "epochs_run": state.epoch,

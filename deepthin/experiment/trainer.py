@@ -118,7 +118,9 @@ class Trainer:
             state = TrainState()
             model.compile(optimizer=self._optimizer(self.config.epochs * steps_per_epoch))
         train_step, eval_step = self._steps(model)
-        writer = tf.summary.create_file_writer(str(workdir / "tensorboard")) if self.config.tensorboard else None
+        writer = None
+        if self.config.tensorboard:
+            writer = tf.summary.create_file_writer(str(workdir / "tensorboard"))
         while state.epoch < self.config.epochs and not state.stopped_early:
             epoch = state.epoch
             started = time.perf_counter()

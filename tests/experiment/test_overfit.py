@@ -20,7 +20,8 @@ def test_greedy_wer_on_training_utterances_falls_well_below_100_percent(recipe, 
     examples = extract_features(corpus, FeatureConfig(**config.features), cache_dir=cache_dir)["train"]
     few = sorted(examples, key=lambda e: len(e.features))[:UTTERANCES]
     batches = make_dataset(few, batch_size=UTTERANCES)
-    model = build(config, "tiny", VOCAB.size, width=width, **({"dropout": 0.0} if recipe == "deepspeech" else {}))
+    no_dropout = {"dropout": 0.0} if recipe == "deepspeech" else {}
+    model = build(config, "tiny", VOCAB.size, width=width, **no_dropout)
     trainer = Trainer(TrainerConfig(epochs=8, learning_rate=3e-3, lr_schedule="constant", patience=100,
                                     progress=False, tensorboard=False), VOCAB.blank)
     model, state = trainer.fit(model, lambda epoch: batches.repeat(40), batches, 40, tmp_path)

@@ -74,7 +74,8 @@ def test_killed_run_resumes_and_matches_uninterrupted_run(cache_dir, tmp_path, d
 @pytest.mark.parametrize(
     "override, message",
     [
-        ("method=svd", "unknown method 'svd'; allowed: deepthin, dense, handtuned, hashednet, lowrank, pruning"),
+        ("method=svd",
+         "unknown method 'svd'; allowed: deepthin, dense, handtuned, hashednet, lowrank, pruning"),
         ("model=resnet", "unknown model 'resnet'; allowed: deepspeech, tfkaldi"),
         ("data=timit", "unknown data 'timit'; allowed:"),
         ("preset=huge", "unknown preset 'huge'; allowed: cpu, paper, tiny"),
