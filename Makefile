@@ -31,3 +31,37 @@ ratios:
 
 bench:
 	deepthin-bench --out results
+
+# Sweeps (conf/experiment/*.yaml) and the report. Each sweep target runs the grid's compressed methods,
+# then its dense baseline once per seed. Jobs run in parallel, one per core (hydra-joblib-launcher);
+# LAUNCHER='hydra/launcher=submitit_slurm' sends them to a SLURM cluster instead. A re-run skips the
+# runs whose results.json is complete, so a killed sweep loses only the runs that were in flight.
+SWEEP = deepthin-run -m
+LAUNCHER ?=
+
+.PHONY: report sweep-cpu sweep-cpu-tfkaldi-synth sweep-cpu-deepspeech-synth sweep-cpu-tfkaldi-fsdd \
+	sweep-paper-tfkaldi sweep-paper-deepspeech
+
+# $(call sweep,EXPERIMENT): the grid, then its dense baseline.
+sweep = $(SWEEP) +experiment=$(1) $(LAUNCHER) && $(SWEEP) '+experiment=[$(1),dense]' $(LAUNCHER)
+
+sweep-cpu-tfkaldi-synth:
+	$(call sweep,cpu_tfkaldi_synth)
+
+sweep-cpu-tfkaldi-fsdd:
+	$(call sweep,cpu_tfkaldi_fsdd)
+
+sweep-cpu-deepspeech-synth:
+	$(call sweep,cpu_deepspeech_synth)
+
+sweep-paper-tfkaldi:
+	$(call sweep,paper_tfkaldi)
+
+sweep-paper-deepspeech:
+	$(call sweep,paper_deepspeech)
+
+# The committed CPU grid, ~8 h on 2 cores (estimates in each conf/experiment/cpu_*.yaml).
+sweep-cpu: sweep-cpu-tfkaldi-synth sweep-cpu-tfkaldi-fsdd sweep-cpu-deepspeech-synth
+
+report:
+	deepthin-report --results results

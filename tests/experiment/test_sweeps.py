@@ -1,0 +1,124 @@
+"""Sweep configs (conf/experiment/), their launchers, and skipping the runs a sweep already finished."""
+
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+from hydra.utils import get_class
+from omegaconf import OmegaConf
+
+CONF = Path(__file__).resolve().parents[2] / "conf"
+COMPRESSED = {"deepthin", "lowrank", "hashednet", "pruning", "handtuned"}
+PAPER_RATIOS = {0.005, 0.01, 0.02, 0.05, 0.1, 0.2}
+GRIDS = {  # experiment: (model, preset, data or None = the default, minimum seeds)
+    "paper_tfkaldi": ("tfkaldi", "paper", None, 3),
+    "paper_deepspeech": ("deepspeech", "paper", None, 3),
+    "cpu_tfkaldi_synth": ("tfkaldi", "cpu", "synth", 2),
+    "cpu_deepspeech_synth": ("deepspeech", "cpu", "synth", 2),
+    "cpu_tfkaldi_fsdd": ("tfkaldi", "cpu", "fsdd", 2),
+}
+LAUNCHERS = {
+    "joblib": "hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher",
+    "submitit_local": "hydra_plugins.hydra_submitit_launcher.submitit_launcher.LocalLauncher",
+    "submitit_slurm": "hydra_plugins.hydra_submitit_launcher.submitit_launcher.SlurmLauncher",
+}
+
+
+def load(overrides: list[str]):
+    with initialize_config_dir(str(CONF), version_base="1.3"):
+        return compose("config", overrides=overrides, return_hydra_config=True)
+
+
+def values(cfg, key: str) -> list[str]:
+    return str(cfg.hydra.sweeper.params[key]).split(",")
+
+
+@pytest.mark.parametrize("name", sorted(GRIDS))
+def test_grid_configs_compose_to_the_intended_grid(name):
+    model, preset, data, seeds = GRIDS[name]
+    cfg = load([f"+experiment={name}"])
+    choices = cfg.hydra.runtime.choices
+    assert (choices.model, choices.preset, choices["hydra/launcher"]) == (model, preset, "joblib")
+    assert choices.data == (data or "synth")
+    assert set(values(cfg, "method")) == COMPRESSED          # dense is not swept over ratios
+    ratios = {float(r) for r in values(cfg, "ratio")}
+    assert len(ratios) >= 2 and all(0 < r < 1 for r in ratios)
+    if preset == "paper":
+        assert PAPER_RATIOS <= ratios
+    assert len(values(cfg, "seed")) >= seeds
+
+
+@pytest.mark.parametrize("name", sorted(GRIDS))
+def test_dense_runs_once_per_seed_of_its_grid(name):
+    grid, dense = load([f"+experiment={name}"]), load([f"+experiment=[{name},dense]"])
+    assert values(dense, "method") == ["dense"] and values(dense, "ratio") == ["1.0"]
+    assert values(dense, "seed") == values(grid, "seed")
+    for key in ("model", "preset", "data"):
+        assert dense.hydra.runtime.choices[key] == grid.hydra.runtime.choices[key]
+    assert dense.trainer.epochs == grid.trainer.epochs
+
+
+def test_committed_cpu_grid_fits_the_budget():
+    """The three cpu chunks: <= ~8 h on 2 cores at the per-run costs stated in their comments."""
+    minutes = {"tfkaldi": 8, "deepspeech": 20}   # job-minutes per run (1 thread, 2 jobs at a time)
+    total = 0.0
+    for name, (model, _, _, _) in GRIDS.items():
+        if name.startswith("cpu_"):
+            cfg = load([f"+experiment={name}"])
+            runs = len(values(cfg, "method")) * len(values(cfg, "ratio")) * len(values(cfg, "seed"))
+            runs += len(values(cfg, "seed"))   # dense
+            total += runs * minutes[model] / 2
+    assert total <= 8.5 * 60
+
+
+@pytest.mark.parametrize("launcher", sorted(LAUNCHERS))
+def test_each_launcher_config_loads_and_resolves(launcher, monkeypatch):
+    monkeypatch.setenv("DEEPTHIN_TF_THREADS", "1")
+    cfg = load(["+experiment=cpu_tfkaldi_synth", f"hydra/launcher={launcher}"])
+    assert cfg.hydra.runtime.choices["hydra/launcher"] == launcher
+    resolved = OmegaConf.to_container(cfg.hydra.launcher, resolve=True)
+    assert resolved["_target_"] == LAUNCHERS[launcher]
+    get_class(resolved["_target_"])     # the plugin is installed and imports
+    if launcher == "joblib":
+        assert resolved["n_jobs"] == -1 and resolved["prefer"] == "processes"   # one process per core
+    else:
+        assert resolved["submitit_folder"] == "results/.submitit/%j"
+    env = OmegaConf.to_container(cfg.hydra.job.env_set, resolve=True)
+    assert env == {"TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1", "OMP_NUM_THREADS": "1"}
+
+
+def test_tf_threads_per_job_follow_the_environment(monkeypatch):
+    monkeypatch.setenv("DEEPTHIN_TF_THREADS", "2")
+    env = OmegaConf.to_container(load(["+experiment=cpu_tfkaldi_synth"]).hydra.job.env_set, resolve=True)
+    assert env["TF_NUM_INTRAOP_THREADS"] == "2"
+
+
+def dense_sweep(sweep_dir: Path, tiny: list[str], *extra: str) -> list[str]:
+    return ["-m", "+experiment=[cpu_tfkaldi_synth,dense]", *tiny, "trainer.epochs=1",
+            f"hydra.sweep.dir={sweep_dir}", *extra]
+
+
+def test_rerunning_a_sweep_reruns_only_incomplete_runs(deepthin_run, tiny, cache_dir, tmp_path):
+    args = dense_sweep(tmp_path, tiny)
+    first = deepthin_run(args, cache_dir, timeout=600)
+    assert first.returncode == 0, first.stderr[-3000:]
+    done, killed = (tmp_path / f"synth/tfkaldi-tiny/dense/ratio=1.0/seed={s}/results.json" for s in (0, 1))
+    before = done.read_bytes(), done.stat().st_mtime_ns
+    killed.unlink()            # as if the sweep was killed while this run was in flight
+    second = deepthin_run(args, cache_dir, timeout=600)
+    assert second.returncode == 0, second.stderr[-3000:]
+    assert (done.read_bytes(), done.stat().st_mtime_ns) == before        # finished run: skipped
+    assert '"complete": true' in killed.read_text()                         # in-flight run: redone
+    log = second.stdout + second.stderr
+    assert f"{done} is complete; skipping" in log
+    assert f"{killed} is complete; skipping" not in log
+
+
+def test_submitit_local_launcher_runs_a_sweep(deepthin_run, tiny, cache_dir, tmp_path):
+    args = dense_sweep(tmp_path, tiny, "hydra/launcher=submitit_local", "hydra.launcher.timeout_min=8",
+                       "seed=0")
+    done = deepthin_run(args, cache_dir, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    results = tmp_path / "synth/tfkaldi-tiny/dense/ratio=1.0/seed=0/results.json"
+    assert '"complete": true' in results.read_text()
+    assert list((tmp_path / ".submitit").glob("*/*_result.pkl"))     # it went through submitit's executor

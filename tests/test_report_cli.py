@@ -1,0 +1,149 @@
+"""deepthin-report, built from a real tiny sweep that these tests run (not from hand-written numbers)."""
+
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from deepthin import report_cli
+
+REPO = Path(__file__).resolve().parents[1]
+TINY = ["preset=tiny", "data.hours=0.02", "data.dev_voices=2", "data.test_voices=2", "data.progress=false",
+        "eval.latency_repeats=2", "eval.beam_width=4", "trainer.progress=false", "trainer.epochs=1"]
+#: The tiny sweep: the committed TFKaldi grid's config, cut down to 2 methods x 2 ratios x 2 seeds + dense.
+GRID = ["+experiment=cpu_tfkaldi_synth", "method=deepthin,lowrank", "ratio=0.05,0.2", "seed=0,1"]
+DENSE = ["+experiment=[cpu_tfkaldi_synth,dense]", "seed=0,1"]
+
+
+def sweep(args: list[str], results: Path, cache: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "DEEPTHIN_CACHE": str(cache), "TF_CPP_MIN_LOG_LEVEL": "2"}
+    command = [sys.executable, "-m", "deepthin.experiment.run", "-m", *args, *TINY,
+               f"hydra.sweep.dir={results}"]
+    done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done
+
+
+@pytest.fixture(scope="session")
+def tiny_sweep(tmp_path_factory) -> Path:
+    """A real sweep through the joblib launcher: 8 compressed runs and dense once per seed."""
+    results = tmp_path_factory.mktemp("sweep") / "results"
+    cache = tmp_path_factory.mktemp("sweep-cache")
+    sweep(GRID, results, cache)
+    sweep(DENSE, results, cache)
+    return results
+
+
+@pytest.fixture(scope="session")
+def report(tiny_sweep, tmp_path_factory) -> Path:
+    """``deepthin-report --results COPY`` on a copy of the sweep; returns the copy."""
+    root = tmp_path_factory.mktemp("report") / "results"
+    shutil.copytree(tiny_sweep, root)
+    report_cli.main(["--results", str(root)])
+    return root
+
+
+def results_on_disk(root: Path) -> list[dict]:
+    return [json.loads(p.read_text()) for p in sorted(root.rglob("results.json"))]
+
+
+def test_runs_csv_has_every_complete_run(report):
+    runs = pd.read_csv(report / "runs.csv")
+    on_disk = results_on_disk(report)
+    assert len(runs) == len(on_disk) == 10
+    assert sorted(runs["method"].unique()) == ["deepthin", "dense", "lowrank"]
+    assert runs.loc[runs["method"] == "dense", "ratio"].tolist() == [1.0, 1.0]   # dense once per seed
+    assert sorted(runs.loc[runs["method"] == "deepthin", "ratio"].unique()) == [0.05, 0.2]
+    for r in on_disk:
+        same = (runs["method"] == r["method"]) & (runs["ratio"] == r["ratio"]) & (runs["seed"] == r["seed"])
+        row = runs[same]
+        assert len(row) == 1
+        assert row["wer_greedy"].item() == pytest.approx(r["metrics"]["wer_greedy"])
+        assert row["stored_params"].item() == r["size"]["stored_params"]
+        assert row["epochs"].item() == 1
+
+
+def test_relative_improvement_matches_the_results_files(report):
+    table = pd.read_csv(report / "relative_improvement.csv")
+    assert table["baseline"].tolist() == ["lowrank"]
+    wer = {}
+    for r in results_on_disk(report):
+        wer.setdefault((r["method"], r["ratio"]), []).append(r["metrics"]["wer_greedy"])
+    mean = {k: sum(v) / len(v) for k, v in wer.items()}
+    expected = sum((mean["lowrank", q] - mean["deepthin", q]) / mean["lowrank", q] for q in (0.05, 0.2)) / 2
+    row = table.iloc[0]
+    assert row["metric"] == "wer_greedy" and row["n_ratios"] == 2
+    assert row["relative_improvement"] == pytest.approx(expected)
+    assert row["paper"] == pytest.approx(0.60)
+    markdown = (report / "relative_improvement.md").read_text()
+    assert "| rank factorization |" in markdown and f"{expected:+.0%}" in markdown and "+60%" in markdown
+
+
+def test_figures_are_written_and_embedded(report):
+    figures = sorted((report / "figures").glob("*.png"))
+    assert [f.name for f in figures] == [f"synth_tfkaldi-tiny_{name}.png" for name in
+                                         ("latency_vs_ratio", "metric_vs_ratio", "size_vs_metric")]
+    text = (report / "REPORT.md").read_text()
+    for figure in figures:
+        assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and figure.stat().st_size > 10_000
+        assert f"](figures/{figure.name})" in text
+
+
+def test_report_states_paper_numbers_commands_machine_and_date(report):
+    text = (report / "REPORT.md").read_text()
+    assert datetime.now(UTC).strftime("%Y-%m-%d") in text
+    assert f"{len(os.sched_getaffinity(0))} usable cores" in text
+    assert "60%, pruning 57%, hand-tuned 23%, HashedNets 6%" in text and "28%, 27%, 20%, 12%" in text
+    # The commands that reproduce the runs, rebuilt from Hydra's records of each run.
+    assert "deepthin-run -m +experiment=cpu_tfkaldi_synth preset=tiny" in text
+    assert "method=deepthin,lowrank ratio=0.05,0.2 seed=0,1" in text
+    assert "deepthin-run -m '+experiment=[cpu_tfkaldi_synth,dense]'" in text
+    assert "method=dense ratio=1.0 seed=0,1" in text
+    assert f"deepthin-report --results {report}" in text
+    assert "**tfkaldi-tiny on synth**: ours " in text
+    assert "ratios 0.005, 0.01, 0.02, 0.1 not run; 2 seed(s) instead of 3" in text
+    assert "methods not run: hashednet, pruning, handtuned" in text
+
+
+def test_incomplete_runs_are_listed_not_counted(tiny_sweep, tmp_path):
+    root = tmp_path / "results"
+    shutil.copytree(tiny_sweep, root)
+    killed = root / "synth/tfkaldi-tiny/lowrank/ratio=0.2/seed=1"
+    (killed / "results.json").unlink()    # a run killed mid-training: Hydra's record, no results
+    table, incomplete = report_cli.collect(root)
+    assert len(table) == 9 and incomplete == ["synth/tfkaldi-tiny/lowrank/ratio=0.2/seed=1"]
+    report_cli.build(root)
+    assert "1 run directories are incomplete" in (root / "REPORT.md").read_text()
+    assert len(pd.read_csv(root / "runs.csv")) == 9
+
+
+def test_ordering_says_where_it_differs_from_the_paper():
+    key = ("synth", "tfkaldi", "cpu")
+    summary = pd.DataFrame([
+        {"data": "synth", "model": "tfkaldi", "preset": "cpu", "baseline": b, "relative_improvement": v}
+        for b, v in [("lowrank", 0.5), ("pruning", -0.1), ("hashednet", 0.2), ("handtuned", math.nan)]])
+    ours, paper, differences = report_cli.ordering(summary, key)
+    assert ours == ["pruning", "deepthin", "hashednet", "lowrank"]
+    assert paper == ["deepthin", "hashednet", "pruning", "lowrank"]
+    assert differences == ["pruning beats deepthin here; the paper has deepthin ahead of pruning",
+                           "pruning beats hashednet here; the paper has hashednet ahead of pruning"]
+
+
+def test_pareto_front_keeps_only_undominated_points():
+    points = pd.DataFrame({"size": [10, 20, 30, 40], "wer": [0.9, 0.5, 0.7, 0.3]})
+    assert report_cli.pareto_front(points, "size", "wer")["size"].tolist() == [10, 20, 40]
+
+
+def test_console_command_on_an_empty_tree_fails_in_one_line(tmp_path):
+    done = subprocess.run(["deepthin-report", "--results", str(tmp_path)], capture_output=True, text=True,
+                          env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}, timeout=120)
+    assert done.returncode == 2
+    last = done.stderr.strip().splitlines()[-1]
+    assert last == f"deepthin-report: error: no complete results.json under {tmp_path}"
