@@ -37,7 +37,7 @@ class TrainerConfig:
     """The training budget and optimizer, identical for every method of a sweep."""
 
     epochs: int = 10
-    learning_rate: float = 1e-3
+    learning_rate: float = 3e-3  # see conf/config.yaml: escapes CTC's all-blank plateau
     lr_schedule: str = "cosine"  # "constant" | "cosine": cosine decay to 10% over the run
     clip_value: float = 1.0  # per-element gradient clipping to [-c, c], as TFKaldi did
     patience: int = 3  # epochs without dev-loss improvement before stopping early
