@@ -15,8 +15,10 @@ import logging
 import os
 import re
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 import pandas as pd
 import soundfile as sf
@@ -196,3 +198,55 @@ def read_manifest(path: Path, name: str) -> Corpus | None:
     if not all(Path(u.audio).is_file() for s in SPLITS for u in splits[s]):
         return None
     return Corpus(name=name, splits=splits)
+
+
+def split_map(splits: Mapping | None, default: Mapping) -> dict[str, list[str]]:
+    """Normalize {split: name | [names] | None} and check the keys are exactly train/dev/test."""
+    splits = dict(default if splits is None else splits)
+    if set(splits) - set(SPLITS):
+        raise ValueError(
+            f"unknown split names {sorted(set(splits) - set(SPLITS))}; allowed: {', '.join(SPLITS)}"
+        )
+    out = {}
+    for s in SPLITS:
+        v = splits.get(s)
+        out[s] = [] if v is None else [v] if isinstance(v, str) else [str(x) for x in v]
+    return out
+
+
+class DirectoryCorpus:
+    """A corpus the user brings: source directories under `root`, named per split in config.
+
+    Subclasses set `name` and `default_sources`, name things in errors with `root_label` and
+    `source_label`, and read one source directory in `read_source`; loading, the bad-input policy
+    and the split bookkeeping are shared here.
+    """
+
+    name: ClassVar[str]
+    root_label: ClassVar[str]
+    default_sources: ClassVar[Mapping]
+
+    def __init__(self, root: str | Path, splits: Mapping | None = None, on_error: str = "raise",
+                 sample_rate: int = SAMPLE_RATE, cache_dir: str | Path | None = None) -> None:
+        self.root = Path(root).expanduser()
+        self.sources = split_map(splits, self.default_sources)
+        self.on_error = check_on_error(on_error)
+        self.sample_rate = int(sample_rate)
+
+    def source_label(self, split: str, source: str) -> str:
+        raise NotImplementedError
+
+    def read_source(self, directory: Path, problems: Problems) -> list[Utterance]:
+        raise NotImplementedError
+
+    def load(self) -> Corpus:
+        """Read every configured source; bad entries raise or are skipped per `on_error`."""
+        root = require_dir(self.root, self.root_label)
+        problems = Problems(self.name, self.on_error)
+        splits: dict[str, list[Utterance]] = {s: [] for s in SPLITS}
+        for split in SPLITS:
+            for source in self.sources[split]:
+                directory = require_dir(root / source, self.source_label(split, source))
+                splits[split] += self.read_source(directory, problems)
+        problems.finish(splits, root)
+        return Corpus(name=self.name, splits=splits)

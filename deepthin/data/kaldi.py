@@ -7,21 +7,15 @@ directory per split, named in config (default `root/train`, `root/dev`, `root/te
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
 
 from .base import (
-    SAMPLE_RATE,
-    SPLITS,
-    Corpus,
+    DirectoryCorpus,
     Problems,
     Utterance,
     check_audio,
-    check_on_error,
     normalize_text,
-    require_dir,
 )
-from .librispeech import split_map
 
 DEFAULT_DIRS = {"train": "train", "dev": "dev", "test": "test"}
 
@@ -36,32 +30,19 @@ def _table(path: Path) -> list[tuple[int, str, str]]:
     return rows
 
 
-class KaldiCorpus:
+class KaldiCorpus(DirectoryCorpus):
     """Kaldi data directories under `root`; `splits` maps train/dev/test to directory names (or null)."""
 
-    def __init__(
-        self,
-        root: str | Path,
-        splits: Mapping | None = None,
-        on_error: str = "raise",
-        sample_rate: int = SAMPLE_RATE,
-        cache_dir: str | Path | None = None,
-    ) -> None:
-        self.root = Path(root).expanduser()
-        self.dirs = split_map(splits, DEFAULT_DIRS)
-        self.on_error = check_on_error(on_error)
-        self.sample_rate = int(sample_rate)
+    name = "kaldi"
+    root_label = "Kaldi data root"
+    default_sources = DEFAULT_DIRS
 
-    def load(self) -> Corpus:
-        """Join wav.scp, text and utt2spk of each split; bad entries raise or are skipped per `on_error`."""
-        root = require_dir(self.root, "Kaldi data root")
-        problems = Problems("kaldi", self.on_error)
-        splits: dict[str, list[Utterance]] = {s: [] for s in SPLITS}
-        for split in SPLITS:
-            for name in self.dirs[split]:
-                splits[split] += self._data_dir(require_dir(root / name, f"Kaldi data ({split})"), problems)
-        problems.finish(splits, root)
-        return Corpus(name="kaldi", splits=splits)
+    def source_label(self, split: str, source: str) -> str:
+        return f"Kaldi data ({split})"
+
+    def read_source(self, directory: Path, problems: Problems) -> list[Utterance]:
+        """Join wav.scp, text and utt2spk of one data directory."""
+        return self._data_dir(directory, problems)
 
     def _data_dir(self, d: Path, problems: Problems) -> list[Utterance]:
         for required in ("wav.scp", "text"):

@@ -12,35 +12,22 @@ from pathlib import Path
 
 from .base import (
     SAMPLE_RATE,
-    SPLITS,
-    Corpus,
+    DirectoryCorpus,
     Problems,
     Utterance,
     check_audio,
-    check_on_error,
     normalize_text,
-    require_dir,
 )
 
 DEFAULT_SUBSETS = {"train": ["train-clean-100"], "dev": ["dev-clean"], "test": ["test-clean"]}
 
 
-def split_map(splits: Mapping | None, default: Mapping) -> dict[str, list[str]]:
-    """Normalize {split: name | [names] | None} and check the keys are exactly train/dev/test."""
-    splits = dict(default if splits is None else splits)
-    if set(splits) - set(SPLITS):
-        raise ValueError(
-            f"unknown split names {sorted(set(splits) - set(SPLITS))}; allowed: {', '.join(SPLITS)}"
-        )
-    out = {}
-    for s in SPLITS:
-        v = splits.get(s)
-        out[s] = [] if v is None else [v] if isinstance(v, str) else [str(x) for x in v]
-    return out
-
-
-class LibriSpeechCorpus:
+class LibriSpeechCorpus(DirectoryCorpus):
     """LibriSpeech-layout directory; `splits` maps train/dev/test to subset directory names under `root`."""
+
+    name = "librispeech"
+    root_label = "LibriSpeech root"
+    default_sources = DEFAULT_SUBSETS
 
     def __init__(
         self,
@@ -51,24 +38,18 @@ class LibriSpeechCorpus:
         audio_ext: tuple[str, ...] | list[str] = (".flac", ".wav"),
         cache_dir: str | Path | None = None,
     ) -> None:
-        self.root = Path(root).expanduser()
-        self.subsets = split_map(splits, DEFAULT_SUBSETS)
-        self.on_error = check_on_error(on_error)
-        self.sample_rate = int(sample_rate)
+        super().__init__(root, splits, on_error, sample_rate, cache_dir)
         self.audio_ext = tuple(audio_ext)
 
-    def load(self) -> Corpus:
-        """Scan the transcripts of every configured subset; bad files raise or are skipped per `on_error`."""
-        root = require_dir(self.root, "LibriSpeech root")
-        problems = Problems("librispeech", self.on_error)
-        splits: dict[str, list[Utterance]] = {s: [] for s in SPLITS}
-        for split in SPLITS:
-            for subset in self.subsets[split]:
-                sub = require_dir(root / subset, f"LibriSpeech subset {subset!r} ({split})")
-                for trans in sorted(sub.glob("*/*/*.trans.txt")):
-                    splits[split] += self._chapter(trans, problems)
-        problems.finish(splits, root)
-        return Corpus(name="librispeech", splits=splits)
+    def source_label(self, split: str, source: str) -> str:
+        return f"LibriSpeech subset {source!r} ({split})"
+
+    def read_source(self, directory: Path, problems: Problems) -> list[Utterance]:
+        """Every chapter transcript of one subset."""
+        utts = []
+        for trans in sorted(directory.glob("*/*/*.trans.txt")):
+            utts += self._chapter(trans, problems)
+        return utts
 
     def _chapter(self, trans: Path, problems: Problems) -> list[Utterance]:
         speaker = trans.parent.parent.name
