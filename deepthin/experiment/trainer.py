@@ -37,9 +37,11 @@ class TrainerConfig:
     """The training budget and optimizer, identical for every method of a sweep."""
 
     epochs: int = 10
-    learning_rate: float = 3e-3  # see conf/config.yaml: escapes CTC's all-blank plateau
+    learning_rate: float = 1e-3
     lr_schedule: str = "cosine"  # "constant" | "cosine": cosine decay to 10% over the run
-    clip_value: float = 1.0  # per-element gradient clipping to [-c, c], as TFKaldi did
+    warmup_epochs: float = 0.0  # linear warm-up from 0 (cosine schedule only)
+    clip_value: float | None = 1.0  # per-element gradient clipping to [-c, c], as TFKaldi did
+    clip_norm: float | None = None  # or clipping of the global gradient norm
     patience: int = 3  # epochs without dev-loss improvement before stopping early
     progress: bool = True
     tensorboard: bool = True
@@ -67,15 +69,22 @@ class Trainer:
         self.blank = blank
 
     # ------------------------------------------------------------ set-up
-    def _optimizer(self, total_steps: int) -> keras.optimizers.Optimizer:
+    def _optimizer(self, steps_per_epoch: int) -> keras.optimizers.Optimizer:
         lr: Any = self.config.learning_rate
         if self.config.lr_schedule == "cosine":
-            lr = keras.optimizers.schedules.CosineDecay(lr, max(1, total_steps), alpha=0.1)
+            warmup = int(self.config.warmup_epochs * steps_per_epoch)
+            decay = max(1, self.config.epochs * steps_per_epoch - warmup)
+            lr = keras.optimizers.schedules.CosineDecay(
+                0.0 if warmup else lr, decay, alpha=0.1, warmup_target=lr if warmup else None,
+                warmup_steps=warmup,
+            )
         elif self.config.lr_schedule != "constant":
             raise ValueError(
                 f"unknown lr_schedule {self.config.lr_schedule!r}; allowed: constant, cosine"
             )
-        return keras.optimizers.Adam(lr, clipvalue=self.config.clip_value)
+        return keras.optimizers.Adam(
+            lr, clipvalue=self.config.clip_value, global_clipnorm=self.config.clip_norm
+        )
 
     def _steps(self, model: keras.Model) -> tuple[Callable, Callable]:
         optimizer = model.optimizer
@@ -116,7 +125,7 @@ class Trainer:
             model = keras.models.load_model(ckpt / "last.keras")
         else:
             state = TrainState()
-            model.compile(optimizer=self._optimizer(self.config.epochs * steps_per_epoch))
+            model.compile(optimizer=self._optimizer(steps_per_epoch))
         train_step, eval_step = self._steps(model)
         writer = None
         if self.config.tensorboard:
