@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -53,6 +52,7 @@ import tensorflow as tf  # noqa: E402
 from deepthin.compress import compress  # noqa: E402
 from deepthin.inference import for_inference  # noqa: E402
 from deepthin.methods.registry import make_method  # noqa: E402
+from deepthin.timing import median_latency  # noqa: E402
 
 SHAPES = ((440, 2048), (2048, 2048), (4096, 4096), (2048, 8192))
 RATIOS = (0.005, 0.01, 0.05, 0.2)
@@ -86,21 +86,6 @@ def thread_settings() -> dict[str, int]:
         "inter_op_threads": tf.config.threading.get_inter_op_parallelism_threads(),
         "cpus": os.cpu_count() or 0,
     }
-
-
-def median_latency(fn: Callable[[], Any], repeats: int, warmup: int = 3, budget_s: float = 1.0) -> float:
-    """Median seconds of ``fn()`` over up to ``repeats`` calls (at least 3, stopping after ``budget_s``)."""
-    for _ in range(warmup):
-        fn()
-    times: list[float] = []
-    start = time.perf_counter()
-    while len(times) < repeats and (len(times) < 3 or time.perf_counter() - start < budget_s):
-        t0 = time.perf_counter()
-        result = fn()
-        if hasattr(result, "numpy"):
-            result.numpy()  # make sure the work is done, not just dispatched
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 def chained(fn: Callable[[Any], Any], k: int) -> Callable[[Any], Any]:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import math
 import statistics
-import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -16,17 +16,7 @@ import tensorflow as tf
 from deepthin.experiment.ctc import ctc_loss, decode, model_inputs
 from deepthin.export import save_for_inference
 from deepthin.report import model_stored_params, size_report
-
-
-def _median_seconds(fn: Callable[[], Any], repeats: int, warmup: int = 2) -> float:
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+from deepthin.timing import median_latency
 
 
 def recognition_metrics(
@@ -65,15 +55,18 @@ def speed_metrics(
         lengths = np.array([len(e.features) for e in items], "int32")
         return {"features": tf.constant(feats), "feature_lengths": tf.constant(lengths)}
 
+    def timed(fn: Callable[[], Any], calls: int) -> float:
+        return median_latency(fn, calls, warmup=2, budget_s=math.inf)  # exactly ``calls`` timed calls
+
     singles = [batch_of([e]) for e in examples[:5]]
     per_second = [
-        _median_seconds(lambda b=b: forward(b).numpy(), repeats) / (b["features"].shape[1] * frame_seconds)
+        timed(lambda b=b: forward(b), repeats) / (b["features"].shape[1] * frame_seconds)
         for b in singles
     ]
     group = list(examples[:32])
     batch = batch_of(group)
     audio = sum(len(e.features) for e in group) * frame_seconds
-    throughput = audio / _median_seconds(lambda: forward(batch).numpy(), max(3, repeats // 3))
+    throughput = audio / timed(lambda: forward(batch), max(3, repeats // 3))
     return {
         "latency_per_audio_second": statistics.median(per_second),
         "throughput_audio_seconds_per_second": throughput,
