@@ -75,12 +75,55 @@ def results_complete(path: Path) -> bool:
         return False
 
 
+#: Settings that change how a run looks, not what it computes: ignored when comparing configs.
+DISPLAY_KEYS = ("trainer.progress", "trainer.tensorboard", "data.progress", "data.num_workers",
+                "data.cache_dir", "cache_dir")
+
+
+def _flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``{"a": {"b": 1}} -> {"a.b": 1}``."""
+    flat: dict[str, Any] = {}
+    for key, value in tree.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{name}."))
+        else:
+            flat[name] = value
+    return flat
+
+
+def check_same_experiment(saved: dict[str, Any], current: dict[str, Any], where: Path) -> None:
+    """Refuse to skip or resume a run directory that holds a different experiment.
+
+    Run directories are named by data, model, preset, method, ratio and seed only;
+    a re-run with, say, other epochs would otherwise be skipped as "complete" or
+    resumed from the wrong checkpoint without a word.
+    """
+    old, new = _flatten(saved), _flatten(current)
+    differ = sorted(k for k in old.keys() | new.keys()
+                    if k not in DISPLAY_KEYS and old.get(k) != new.get(k))
+    if differ:
+        raise ValueError(
+            f"{where} holds a run with a different config (differs in: {', '.join(differ)}); "
+            "allowed: the same config, or another hydra.run.dir (or delete that directory)"
+        )
+
+
 def run(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
     """One experiment, start to finish (or from its last checkpoint); returns the results."""
     results_path = out_dir / "results.json"
+    config = OmegaConf.to_container(cfg, resolve=True)
     if results_complete(results_path):
+        results = json.loads(results_path.read_text())
+        check_same_experiment(results["config"], config, out_dir)
         print(f"deepthin-run: {results_path} is complete; skipping")
-        return json.loads(results_path.read_text())
+        return results
+    saved_config = out_dir / "checkpoint" / "config.json"
+    if saved_config.exists():
+        check_same_experiment(json.loads(saved_config.read_text()), config, out_dir)
+    else:
+        saved_config.parent.mkdir(parents=True, exist_ok=True)
+        saved_config.write_text(json.dumps(config, indent=1))
     ratio = check_ratio(cfg.ratio)
     keras.utils.set_random_seed(int(cfg.seed))
     tf.config.experimental.enable_op_determinism()
@@ -128,7 +171,7 @@ def run(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
         "size": size_metrics(model, target, out_dir / "model.keras"),
         "history": state.history,
         "corpus": corpus.summary().to_dict(orient="records"),
-        "config": OmegaConf.to_container(cfg, resolve=True),
+        "config": config,
         "git_commit": git_commit(), "packages": package_versions(),
         "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "complete": True,

@@ -35,6 +35,11 @@ def test_tiny_preset_of_each_recipe_with_each_method_writes_results(cache_dir, t
     again = deepthin_run(["-m", "model=tfkaldi", "method=dense", "ratio=0.3", f"hydra.sweep.dir={sweep}",
                           *tiny], cache_dir, timeout=300)
     assert again.returncode == 0 and "is complete; skipping" in again.stdout
+    # ... but never skips (or resumes) a directory that holds a different experiment
+    other = deepthin_run(["-m", "model=tfkaldi", "method=dense", "ratio=0.3", f"hydra.sweep.dir={sweep}",
+                          *tiny, "trainer.epochs=3"], cache_dir, timeout=300)
+    assert other.returncode == 2
+    assert "holds a run with a different config (differs in: trainer.epochs)" in other.stderr
 
 
 def _metrics(path):
