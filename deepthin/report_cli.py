@@ -32,6 +32,7 @@ import math
 import os
 import platform
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -46,7 +47,12 @@ import pandas as pd  # noqa: E402
 #: The metric each model is judged by (lower is better), as in the paper.
 PRIMARY_METRIC = {"tfkaldi": "wer_greedy", "deepspeech": "test_loss"}
 DEFAULT_METRIC = "wer_greedy"
-METRIC_LABELS = {"wer_greedy": "WER (greedy)", "test_loss": "test loss (CTC)"}
+#: A second view for every model: character error rate. Without a language model, WER saturates
+#: near 1 long before CER does, so CER still separates methods where WER cannot.
+SECONDARY_METRIC = "cer_greedy"
+#: A seed mean of WER at or above this counts as saturated (almost no word right).
+SATURATED_WER = 0.95
+METRIC_LABELS = {"wer_greedy": "WER (greedy)", "test_loss": "test loss (CTC)", "cer_greedy": "CER (greedy)"}
 #: Methods in plotting order; the ones after ``deepthin`` are its baselines.
 METHODS = ("dense", "deepthin", "lowrank", "hashednet", "pruning", "handtuned")
 BASELINES = ("lowrank", "pruning", "handtuned", "hashednet")
@@ -71,6 +77,7 @@ def _flatten(results: dict[str, Any], path: Path, root: Path) -> dict[str, Any]:
     row.update({k: v for k, v in results.get("size", {}).items() if not isinstance(v, dict | list)})
     trainer = results.get("config", {}).get("trainer", {})
     row["epochs"] = trainer.get("epochs")
+    row["overrides"] = json.dumps(results.get("overrides", []))
     row["git_commit"] = results.get("git_commit")
     row["finished_at"] = results.get("finished_at")
     row["run_dir"] = str(path.parent.relative_to(root))
@@ -78,9 +85,10 @@ def _flatten(results: dict[str, Any], path: Path, root: Path) -> dict[str, Any]:
 
 
 def run_dirs(root: Path) -> list[Path]:
-    """Every run directory under ``root``: one holding a results.json or Hydra's .hydra/ record."""
+    """Every run directory under ``root``: one holding a results.json, or the config a run saves
+    when it starts (``checkpoint/config.json``), which is all a killed run leaves."""
     dirs = {p.parent for p in root.rglob("results.json")}
-    dirs |= {p.parent.parent for p in root.rglob(".hydra/overrides.yaml")}
+    dirs |= {p.parent.parent for p in root.rglob("checkpoint/config.json")}
     return sorted(dirs)
 
 
@@ -138,11 +146,16 @@ def dense_stats(runs: pd.DataFrame, column: str) -> tuple[float, float, int] | N
 
 
 # ----------------------------------------------------------------------------- tables
-def relative_improvement(table: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """DeepThin against each baseline: (average over ratios, per ratio)."""
+def relative_improvement(table: pd.DataFrame, metric_for: Callable[[str], str] | None = None
+                         ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """DeepThin against each baseline: (average over ratios, per ratio).
+
+    ``metric_for(model)`` names the metric compared (default: the paper's, :func:`metric_of`).
+    """
+    metric_for = metric_for or metric_of
     summary, by_ratio = [], []
     for key, runs in settings(table):
-        metric = metric_of(key[1])
+        metric = metric_for(key[1])
         means = seed_means(runs, metric).set_index(["method", "ratio"])["mean"]
         if "deepthin" not in means.index.get_level_values(0):
             continue
@@ -165,9 +178,27 @@ def relative_improvement(table: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFram
             summary.append({**dict(zip(SETTING, key, strict=True)), "metric": metric, "baseline": baseline,
                             "ratios": " ".join(f"{r:g}" for r in common), "n_ratios": len(common),
                             "relative_improvement": float(np.nanmean(values)) if values else math.nan,
-                            "paper": PAPER_IMPROVEMENT.get(key[1], {}).get(baseline, math.nan)})
+                            "paper": PAPER_IMPROVEMENT.get(key[1], {}).get(baseline, math.nan)
+                            if metric == metric_of(key[1]) else math.nan})  # the paper has no CER
     columns = SETTING + ["metric", "baseline", "ratios", "n_ratios", "relative_improvement", "paper"]
     return pd.DataFrame(summary, columns=columns), pd.DataFrame(by_ratio)
+
+
+#: Columns of the per-setting results table in REPORT.md (seed means).
+RESULT_COLUMNS = {"wer_greedy": "WER", "cer_greedy": "CER", "test_loss": "test loss",
+                  "stored_params": "stored params", "latency_per_audio_second": "latency s/audio s"}
+
+
+def results_table(runs: pd.DataFrame) -> pd.DataFrame:
+    """Seed means of the headline metrics per (method, ratio) of one setting, dense first."""
+    stats = runs.groupby(["method", "ratio"])[list(RESULT_COLUMNS)].mean()
+    stats.insert(0, "seeds", runs.groupby(["method", "ratio"]).size())
+    stats = stats.reset_index().rename(columns=RESULT_COLUMNS)
+    stats["stored params"] = stats["stored params"].round().astype(int)
+    rank = {m: i for i, m in enumerate(METHODS)}
+    order = sorted(stats.index, key=lambda i: (rank.get(stats.at[i, "method"], len(rank)),
+                                               stats.at[i, "ratio"]))
+    return stats.loc[order]
 
 
 def _cell(value: Any) -> str:
@@ -244,14 +275,15 @@ def _lines_vs_ratio(ax, stats: pd.DataFrame) -> None:
 
 
 def figure_metric_vs_ratio(key, runs: pd.DataFrame, out: Path) -> Path:
-    metric = metric_of(key[1])
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    _lines_vs_ratio(ax, seed_means(runs, metric))
-    _dense_line(ax, dense_stats(runs, metric))
-    ax.set_ylabel(METRIC_LABELS.get(metric, metric))
-    label = METRIC_LABELS.get(metric, metric)
-    ax.set_title(f"{setting_label(key)}: {label} vs ratio (mean +- std over seeds)")
-    ax.legend(fontsize=8)
+    """The paper's metric (left) and CER (right) against the ratio."""
+    fig, axes = plt.subplots(1, 2, figsize=(13, 4.5))
+    for ax, metric in zip(axes, (metric_of(key[1]), SECONDARY_METRIC), strict=True):
+        _lines_vs_ratio(ax, seed_means(runs, metric))
+        _dense_line(ax, dense_stats(runs, metric))
+        ax.set_ylabel(METRIC_LABELS.get(metric, metric))
+        ax.legend(fontsize=8)
+    fig.suptitle(f"{setting_label(key)}: {METRIC_LABELS.get(metric_of(key[1]))} and CER vs ratio "
+                 "(mean +- std over seeds)")
     return _save(fig, out / f"{setting_slug(key)}_metric_vs_ratio.png")
 
 
@@ -344,20 +376,12 @@ def machine() -> str:
             f"Python {platform.python_version()}")
 
 
-def _overrides(root: Path, run_dir: str) -> list[str] | None:
-    path = root / run_dir / ".hydra" / "overrides.yaml"
-    try:
-        return [line[2:].strip() for line in path.read_text().splitlines() if line.startswith("- ")]
-    except OSError:
-        return None
-
-
-def commands(table: pd.DataFrame, root: Path) -> list[str]:
-    """Sweep commands equivalent to the runs, rebuilt from each run's .hydra/overrides.yaml."""
+def commands(table: pd.DataFrame) -> list[str]:
+    """Sweep commands equivalent to the runs, rebuilt from the overrides each results.json records."""
     groups: dict[tuple[str, ...], dict[str, set]] = {}
     for row in table.itertuples():
-        overrides = _overrides(root, row.run_dir)
-        if overrides is None:
+        overrides = json.loads(row.overrides)
+        if not overrides:
             continue
         fixed = tuple(o for o in overrides if o.split("=", 1)[0] not in SWEPT_KEYS)
         swept = groups.setdefault(fixed, {k: set() for k in SWEPT_KEYS})
@@ -369,6 +393,24 @@ def commands(table: pd.DataFrame, root: Path) -> list[str]:
         values = [f"{k}={','.join(str(v) for v in sorted(swept[k]))}" for k in SWEPT_KEYS]
         lines.append("deepthin-run -m " + " ".join(quoted + values))
     return sorted(lines)
+
+
+def saturation_note(key, runs: pd.DataFrame) -> str | None:
+    """A plain sentence when most compressed points have a WER near 1 (their WER says little)."""
+    stats = seed_means(runs, "wer_greedy")
+    if stats.empty:
+        return None
+    saturated = int((stats["mean"] >= SATURATED_WER).sum())
+    if saturated * 2 < len(stats):
+        return None
+    return (f"- **{setting_label(key)}**: {saturated} of {len(stats)} compressed (method, ratio) points have "
+            f"a mean WER >= {SATURATED_WER:g}: those models barely left CTC's all-blank plateau in the "
+            "epoch budget, so their WER cannot rank methods; the CER table below still does.")
+
+
+def job_hours(runs: pd.DataFrame) -> float:
+    """Compute spent on the runs: training plus evaluation, summed over jobs."""
+    return float((runs["train_seconds"].fillna(0) + runs["eval_seconds"].fillna(0)).sum()) / 3600
 
 
 def grid_cuts(key, runs: pd.DataFrame) -> str:
@@ -389,12 +431,12 @@ def grid_cuts(key, runs: pd.DataFrame) -> str:
         cuts.append(f"methods not run: {', '.join(absent)}")
     ran = (f"methods {', '.join(methods)}; ratios {', '.join(f'{r:g}' for r in ratios) or '-'}; "
            f"seeds {', '.join(str(s) for s in seeds)}; epochs {', '.join(map(str, epochs)) or '?'}; "
-           f"{len(runs)} runs")
+           f"{len(runs)} runs, {job_hours(runs):.1f} job-hours of training and evaluation")
     return f"- **{setting_label(key)}**: {ran}. Cut: {'; '.join(cuts) if cuts else 'nothing'}."
 
 
 def write_report(root: Path, table: pd.DataFrame, incomplete: list[str], summary: pd.DataFrame,
-                 figures: dict[tuple, list[Path]], argv: list[str]) -> Path:
+                 cer_summary: pd.DataFrame, figures: dict[tuple, list[Path]], argv: list[str]) -> Path:
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     finished = table["finished_at"].dropna()
     commits = sorted(set(table["git_commit"].dropna()))
@@ -417,11 +459,11 @@ def write_report(root: Path, table: pd.DataFrame, incomplete: list[str], summary
         "",
         "## Commands",
         "",
-        "The sweeps (equivalent commands, rebuilt from each run's `.hydra/overrides.yaml`), "
+        "The sweeps (equivalent commands, rebuilt from the overrides each `results.json` records), "
         "then this report:",
         "",
         "```",
-        *commands(table, root),
+        *commands(table),
         f"deepthin-report {' '.join(argv)}".rstrip(),
         "```",
         "",
@@ -434,6 +476,19 @@ def write_report(root: Path, table: pd.DataFrame, incomplete: list[str], summary
         "hand-tuned 23%, HashedNets 6%; DeepSpeech test loss: 28%, 27%, 20%, 12%. Positive: DeepThin is "
         "better. Table as CSV: `relative_improvement.csv` (per ratio: `relative_improvement_by_ratio.csv`).",
         "",
+        "## The same comparison on CER",
+        "",
+        "Character error rate (greedy) for every model; not in the paper, which reports WER for TFKaldi "
+        "and test loss for DeepSpeech. Table as CSV: `relative_improvement_cer.csv`.",
+        "",
+        *[note for key, runs in settings(table) if (note := saturation_note(key, runs))],
+        "",
+        improvement_markdown(cer_summary) if not cer_summary.empty else "_No CER comparison._",
+        "",
+        "## Results per setting (means over seeds)",
+        "",
+        *[line for key, runs in settings(table)
+          for line in (f"### {setting_label(key)}", "", markdown_table(results_table(runs)), "")],
         "## Method ordering (best first) against the paper's",
         "",
     ]
@@ -473,12 +528,15 @@ def build(root: Path, argv: list[str] | None = None) -> dict[str, Path]:
     by_ratio.to_csv(root / "relative_improvement_by_ratio.csv", index=False)
     written["improvement_md"] = root / "relative_improvement.md"
     written["improvement_md"].write_text(improvement_markdown(summary) + "\n")
+    cer_summary, _ = relative_improvement(table, lambda model: SECONDARY_METRIC)
+    written["improvement_cer_csv"] = root / "relative_improvement_cer.csv"
+    cer_summary.to_csv(written["improvement_cer_csv"], index=False)
     fig_dir = root / "figures"
     figures = {}
     for key, runs in settings(table):
         figures[key] = [figure_metric_vs_ratio(key, runs, fig_dir), figure_size_vs_metric(key, runs, fig_dir),
                         figure_latency(key, runs, fig_dir)]
-    written["report"] = write_report(root, table, incomplete, summary, figures, argv or [])
+    written["report"] = write_report(root, table, incomplete, summary, cer_summary, figures, argv or [])
     return written
 
 
@@ -493,6 +551,7 @@ def main(argv: list[str] | None = None) -> None:
     except FileNotFoundError as error:
         print(f"deepthin-report: error: {error}", file=sys.stderr)
         sys.exit(2)
+    print(improvement_markdown(pd.read_csv(written["improvement_csv"])))
     for name, path in written.items():
         print(f"{name}: {path}")
 

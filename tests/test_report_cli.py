@@ -86,6 +86,29 @@ def test_relative_improvement_matches_the_results_files(report):
     assert "| rank factorization |" in markdown and f"{expected:+.0%}" in markdown and "+60%" in markdown
 
 
+def test_cer_table_compares_the_same_runs_on_cer(report):
+    table = pd.read_csv(report / "relative_improvement_cer.csv")
+    cer = {}
+    for r in results_on_disk(report):
+        cer.setdefault((r["method"], r["ratio"]), []).append(r["metrics"]["cer_greedy"])
+    mean = {k: sum(v) / len(v) for k, v in cer.items()}
+    expected = sum((mean["lowrank", q] - mean["deepthin", q]) / mean["lowrank", q] for q in (0.05, 0.2)) / 2
+    row = table.iloc[0]
+    assert row["metric"] == "cer_greedy" and row["baseline"] == "lowrank"
+    assert row["relative_improvement"] == pytest.approx(expected)
+    assert math.isnan(row["paper"])  # the paper published no CER
+    assert "## The same comparison on CER" in (report / "REPORT.md").read_text()
+
+
+def test_saturated_wer_is_said_plainly():
+    runs = pd.DataFrame({"method": ["deepthin", "lowrank", "pruning", "dense"], "ratio": [0.01] * 3 + [1.0],
+                         "wer_greedy": [0.99, 1.0, 0.6, 0.5]})
+    note = report_cli.saturation_note(("synth", "tfkaldi", "cpu"), runs)
+    assert note is not None and "2 of 3 compressed (method, ratio) points" in note
+    runs["wer_greedy"] = [0.5, 1.0, 0.6, 0.5]
+    assert report_cli.saturation_note(("synth", "tfkaldi", "cpu"), runs) is None
+
+
 def test_figures_are_written_and_embedded(report):
     figures = sorted((report / "figures").glob("*.png"))
     assert [f.name for f in figures] == [f"synth_tfkaldi-tiny_{name}.png" for name in
@@ -116,7 +139,7 @@ def test_incomplete_runs_are_listed_not_counted(tiny_sweep, tmp_path):
     root = tmp_path / "results"
     shutil.copytree(tiny_sweep, root)
     killed = root / "synth/tfkaldi-tiny/lowrank/ratio=0.2/seed=1"
-    (killed / "results.json").unlink()    # a run killed mid-training: Hydra's record, no results
+    (killed / "results.json").unlink()    # a run killed mid-training: its saved config, no results
     table, incomplete = report_cli.collect(root)
     assert len(table) == 9 and incomplete == ["synth/tfkaldi-tiny/lowrank/ratio=0.2/seed=1"]
     report_cli.build(root)
@@ -147,3 +170,15 @@ def test_console_command_on_an_empty_tree_fails_in_one_line(tmp_path):
     assert done.returncode == 2
     last = done.stderr.strip().splitlines()[-1]
     assert last == f"deepthin-report: error: no complete results.json under {tmp_path}"
+
+
+def test_results_table_gives_seed_means_with_dense_first(report):
+    runs = pd.read_csv(report / "runs.csv")
+    table = report_cli.results_table(runs)
+    assert table["method"].tolist() == ["dense", "deepthin", "deepthin", "lowrank", "lowrank"]
+    assert table["seeds"].tolist() == [2] * 5
+    deepthin = runs[(runs["method"] == "deepthin") & (runs["ratio"] == 0.2)]
+    row = table[(table["method"] == "deepthin") & (table["ratio"] == 0.2)].iloc[0]
+    assert row["CER"] == pytest.approx(deepthin["cer_greedy"].mean())
+    assert row["stored params"] == round(deepthin["stored_params"].mean())
+    assert "## Results per setting (means over seeds)" in (report / "REPORT.md").read_text()

@@ -12,11 +12,13 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def git_commit() -> str:
-    """``HEAD`` of the source tree, with ``+dirty`` when it has uncommitted changes."""
+    """``HEAD`` of the source tree, with ``+dirty`` when it has uncommitted changes outside results/."""
     try:
         head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True,
                               check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO,
+        # results/ is output, not source: committed runs there must not mark later runs dirty.
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".",
+                                ":(exclude)results"], cwd=REPO,
                                capture_output=True, text=True, check=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"

@@ -3,7 +3,7 @@
 A Hydra app over ``conf/``: ``deepthin-run method=deepthin ratio=0.01`` runs
 the default (synth corpus, TFKaldi recipe, ``cpu`` preset); ``-m`` sweeps.
 Each run writes into its output directory ``results.json`` (metrics, sizes,
-resolved config, seed, git commit, package versions), the trained model and
+resolved config, command-line overrides, seed, git commit, package versions), the trained model and
 its checkpoints. Running the same command again resumes a killed run, and a
 run whose ``results.json`` is complete is skipped.
 """
@@ -172,6 +172,7 @@ def run(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
         "history": state.history,
         "corpus": corpus.summary().to_dict(orient="records"),
         "config": config,
+        "overrides": list(HydraConfig.get().overrides.task),
         "git_commit": git_commit(), "packages": package_versions(),
         "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "complete": True,
