@@ -334,15 +334,18 @@ def figure_latency(key, runs: pd.DataFrame, out: Path) -> Path:
     _dense_line(left, dense_stats(runs, "latency_per_audio_second"))
     left.set_ylabel("latency (s per audio second)")
     left.legend(fontsize=8)
-    for method in _methods_in(stats):
-        rows = stats[stats["method"] == method].sort_values("ratio")
-        right.plot(rows["ratio"], rows["speedup"], label=method, **_method_style(method))
-    right.axhline(1.0, color="black", linestyle="--", linewidth=1.2, label="dense")
-    right.set_xscale("log")
+    if stats["speedup"].notna().any():
+        for method in _methods_in(stats):
+            rows = stats[stats["method"] == method].sort_values("ratio")
+            right.plot(rows["ratio"], rows["speedup"], label=method, **_method_style(method))
+        right.axhline(1.0, color="black", linestyle="--", linewidth=1.2, label="dense")
+        right.set_xscale("log")
+        right.legend(fontsize=8)
+    else:
+        right.text(0.5, 0.5, "no dense run to compare with", ha="center", transform=right.transAxes)
     right.set_xlabel("compression ratio")
     right.set_ylabel("speedup over dense (x)")
     right.grid(True, which="both", alpha=0.3)
-    right.legend(fontsize=8)
     fig.suptitle(f"{setting_label(key)}: inference latency and speedup vs ratio")
     return _save(fig, out / f"{setting_slug(key)}_latency_vs_ratio.png")
 
