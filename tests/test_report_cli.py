@@ -182,3 +182,13 @@ def test_results_table_gives_seed_means_with_dense_first(report):
     assert row["CER"] == pytest.approx(deepthin["cer_greedy"].mean())
     assert row["stored params"] == round(deepthin["stored_params"].mean())
     assert "## Results per setting (means over seeds)" in (report / "REPORT.md").read_text()
+
+
+def test_report_builds_before_any_dense_run_finished(tiny_sweep, tmp_path):
+    root = tmp_path / "results"
+    shutil.copytree(tiny_sweep, root)
+    shutil.rmtree(root / "synth/tfkaldi-tiny/dense")
+    written = report_cli.build(root)
+    assert written["report"].exists()
+    assert (root / "figures/synth_tfkaldi-tiny_latency_vs_ratio.png").stat().st_size > 10_000
+    assert "dense" not in set(pd.read_csv(root / "runs.csv")["method"])
