@@ -15,7 +15,7 @@ GRIDS = {  # experiment: (model, preset, data or None = the default, minimum see
     "paper_deepspeech": ("deepspeech", "paper", None, 3),
     "cpu_tfkaldi_synth": ("tfkaldi", "cpu", "synth", 2),
     "cpu_deepspeech_synth": ("deepspeech", "cpu", "synth", 1),
-    "cpu_tfkaldi_fsdd": ("tfkaldi", "cpu", "fsdd", 2),
+    "cpu_tfkaldi_fsdd": ("tfkaldi", "cpu", "fsdd", 1),
 }
 LAUNCHERS = {
     "joblib": "hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher",
