@@ -131,7 +131,8 @@ def test_report_states_paper_numbers_commands_machine_and_date(report):
     assert "deepthin-run -m '+experiment=[cpu_tfkaldi_synth,dense]'" in text
     assert "method=dense ratio=1.0 seed=0,1" in text
     assert f"deepthin-report --results {report}" in text
-    assert "**tfkaldi-tiny on synth**: ours " in text
+    assert "**tfkaldi-tiny on synth**, WER (greedy): ours " in text
+    assert "**tfkaldi-tiny on synth**, CER: ours " in text
     assert "ratios 0.005, 0.01, 0.02, 0.1 not run; 2 seed(s) instead of 3" in text
     assert "methods not run: hashednet, pruning, handtuned" in text
 
@@ -158,6 +159,9 @@ def test_ordering_says_where_it_differs_from_the_paper():
     assert paper == ["deepthin", "hashednet", "pruning", "lowrank"]
     assert differences == ["pruning beats deepthin here; the paper has deepthin ahead of pruning",
                            "pruning beats hashednet here; the paper has hashednet ahead of pruning"]
+    summary.loc[summary["baseline"] == "pruning", "relative_improvement"] = -0.005   # within TIE of deepthin
+    assert report_cli.ordering(summary, key)[2] == [
+        "pruning beats hashednet here; the paper has hashednet ahead of pruning"]
 
 
 def test_pareto_front_keeps_only_undominated_points():
