@@ -414,9 +414,15 @@ def saturation_note(key, runs: pd.DataFrame) -> str | None:
     saturated = int((stats["mean"] >= SATURATED_WER).sum())
     if saturated * 2 < len(stats):
         return None
+    cer = seed_means(runs, SECONDARY_METRIC)
+    cer_saturated = int((cer["mean"] >= SATURATED_WER).sum())
+    verdict = "the CER table below still does"
+    if cer_saturated * 2 >= len(cer):
+        verdict = (f"and neither can CER ({cer_saturated} of {len(cer)} points >= {SATURATED_WER:g}): "
+                   "only the test loss separates them")
     return (f"- **{setting_label(key)}**: {saturated} of {len(stats)} compressed (method, ratio) points have "
             f"a mean WER >= {SATURATED_WER:g}: those models barely left CTC's all-blank plateau in the "
-            "epoch budget, so their WER cannot rank methods; the CER table below still does.")
+            f"epoch budget, so their WER cannot rank methods; {verdict}.")
 
 
 def job_hours(runs: pd.DataFrame) -> float:

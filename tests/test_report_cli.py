@@ -103,9 +103,13 @@ def test_cer_table_compares_the_same_runs_on_cer(report):
 
 def test_saturated_wer_is_said_plainly():
     runs = pd.DataFrame({"method": ["deepthin", "lowrank", "pruning", "dense"], "ratio": [0.01] * 3 + [1.0],
-                         "wer_greedy": [0.99, 1.0, 0.6, 0.5]})
+                         "wer_greedy": [0.99, 1.0, 0.6, 0.5], "cer_greedy": [0.7, 0.8, 0.3, 0.2]})
     note = report_cli.saturation_note(("synth", "tfkaldi", "cpu"), runs)
     assert note is not None and "2 of 3 compressed (method, ratio) points" in note
+    assert note.endswith("the CER table below still does.")
+    runs["cer_greedy"] = [1.0, 0.97, 0.3, 0.2]
+    note = report_cli.saturation_note(("synth", "tfkaldi", "cpu"), runs)
+    assert "neither can CER (2 of 3 points >= 0.95)" in note
     runs["wer_greedy"] = [0.5, 1.0, 0.6, 0.5]
     assert report_cli.saturation_note(("synth", "tfkaldi", "cpu"), runs) is None
 
