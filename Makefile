@@ -60,7 +60,7 @@ sweep-paper-tfkaldi:
 sweep-paper-deepspeech:
 	$(call sweep,paper_deepspeech)
 
-# The committed CPU grid, ~8 h on 2 cores (estimates in each conf/experiment/cpu_*.yaml).
+# The committed CPU grid, ~2.2 h on 2 cores (measured costs in each conf/experiment/cpu_*.yaml).
 sweep-cpu: sweep-cpu-tfkaldi-synth sweep-cpu-tfkaldi-fsdd sweep-cpu-deepspeech-synth
 
 report:

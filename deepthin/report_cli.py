@@ -216,7 +216,7 @@ def markdown_table(frame: pd.DataFrame) -> str:
 
 def improvement_markdown(summary: pd.DataFrame) -> str:
     frame = summary.copy()
-    frame["ours"] = [f"{v:+.0%}" if not math.isnan(v) else "" for v in frame["relative_improvement"]]
+    frame["ours"] = [f"{v:+.1%}" if not math.isnan(v) else "" for v in frame["relative_improvement"]]
     frame["paper"] = [f"{v:+.0%}" if not math.isnan(v) else "" for v in frame["paper"]]
     frame["setting"] = [setting_label(tuple(k)) for k in frame[SETTING].itertuples(index=False)]
     frame["baseline"] = [BASELINE_NAMES.get(b, b) for b in frame["baseline"]]

@@ -88,7 +88,7 @@ def test_relative_improvement_matches_the_results_files(report):
     assert row["relative_improvement"] == pytest.approx(expected)
     assert row["paper"] == pytest.approx(0.60)
     markdown = (report / "relative_improvement.md").read_text()
-    assert "| rank factorization |" in markdown and f"{expected:+.0%}" in markdown and "+60%" in markdown
+    assert "| rank factorization |" in markdown and f"{expected:+.1%}" in markdown and "+60%" in markdown
 
 
 def test_cer_table_compares_the_same_runs_on_cer(report):
