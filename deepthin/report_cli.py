@@ -6,17 +6,18 @@
 It collects every ``results.json`` with ``"complete": true`` under the results directory into one
 table (``runs.csv``), then writes, per setting (data set x model x preset):
 
-- ``figures/<setting>_metric_vs_ratio.png``: the model's metric against the compression ratio
-  (log x-axis), one line per method, mean over seeds with a +-1 std band; dense (which has no
-  ratio) is a horizontal reference line;
+- ``figures/<setting>_metric_vs_ratio.png``: the model's metric (left) and CER (right) against the
+  compression ratio (log x-axis), one line per method, mean over seeds with a +-1 std band; dense
+  (which has no ratio) is a horizontal reference line;
 - ``figures/<setting>_size_vs_metric.png``: stored parameters against the metric (Pareto view);
 - ``figures/<setting>_latency_vs_ratio.png``: inference latency per audio second and the speedup
   over dense against the ratio;
 - ``relative_improvement.csv`` / ``.md`` (and ``relative_improvement_by_ratio.csv``): the paper's
-  table, DeepThin against each baseline;
-- ``REPORT.md``: the above with the paper's published numbers next to ours, the method ordering
-  and where it differs from the paper's, what was cut from the paper's grid, the commands, the
-  machine and the date.
+  table, DeepThin against each baseline; ``relative_improvement_cer.csv``: the same on CER;
+- ``REPORT.md``: the above with the paper's published numbers next to ours, the seed means of every
+  (method, ratio), the method ordering and where it differs from the paper's, a plain note where
+  WER (or CER) is saturated, what was cut from the paper's grid, the commands, the machine and
+  the date.
 
 The metric per model is a documented choice (:data:`PRIMARY_METRIC`), as in the paper: greedy WER
 for TFKaldi and test (CTC) loss for DeepSpeech. The relative improvement of DeepThin over a
