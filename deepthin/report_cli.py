@@ -574,7 +574,7 @@ def main(argv: list[str] | None = None) -> None:
     except FileNotFoundError as error:
         print(f"deepthin-report: error: {error}", file=sys.stderr)
         sys.exit(2)
-    print(improvement_markdown(pd.read_csv(written["improvement_csv"])))
+    print(written["improvement_md"].read_text(), end="")
     for name, path in written.items():
         print(f"{name}: {path}")
 
