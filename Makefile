@@ -65,3 +65,12 @@ sweep-cpu: sweep-cpu-tfkaldi-synth sweep-cpu-tfkaldi-fsdd sweep-cpu-deepspeech-s
 
 report:
 	deepthin-report --results results
+
+# Do the recipes learn? Dense and DeepThin at 0.1 and 0.02, seeds 0-2, on each CPU setting, then
+# results/recipe_check.csv and the targets of issue 10 (recipes/*/README.md).
+.PHONY: recipe-check
+recipe-check:
+	$(call sweep,recipe_check_tfkaldi_fsdd)
+	$(call sweep,recipe_check_tfkaldi_synth)
+	$(call sweep,recipe_check_deepspeech_synth)
+	deepthin-recipe-check --results results

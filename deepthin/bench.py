@@ -50,6 +50,8 @@ import pandas as pd  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from deepthin.compress import compress  # noqa: E402
+from deepthin.data import VOCAB  # noqa: E402
+from deepthin.experiment.trainer import Trainer, TrainerConfig  # noqa: E402
 from deepthin.inference import for_inference  # noqa: E402
 from deepthin.methods.registry import make_method  # noqa: E402
 from deepthin.timing import median_latency  # noqa: E402
@@ -207,6 +209,17 @@ def _model_inputs(model: keras.Model, batch: int, frames: int) -> dict[str, Any]
     }
 
 
+def _train_step_seconds(model: keras.Model, batch: int, frames: int, repeats: int) -> float:
+    """Median time of the trainer's own step (forward, CTC loss, backward, Adam) on one batch."""
+    trainer = Trainer(TrainerConfig(epochs=1, progress=False, tensorboard=False), VOCAB.blank)
+    model.compile(optimizer=trainer.optimizer(steps_per_epoch=1))
+    train_step, _ = trainer.steps(model)
+    labels = np.random.default_rng(1).integers(0, VOCAB.blank, size=(batch, max(1, frames // 10)))
+    x = {**_model_inputs(model, batch, frames), "labels": tf.constant(labels, "int32"),
+         "label_lengths": tf.constant(np.full((batch,), labels.shape[1], "int32"))}
+    return median_latency(lambda: train_step(x), max(3, repeats // 4), warmup=2, budget_s=5.0)
+
+
 def bench_models(
     recipes: Sequence[str], preset: str, ratio: float, batches: Sequence[int], frames: int, repeats: int,
     log: Callable[[str], None] = print,
@@ -239,12 +252,7 @@ def bench_models(
                 })
                 log(f"{name} {label} batch={b}: inference {seconds * 1e3:.2f} ms "
                     f"({dense_infer[b] / seconds:.2f}x)")
-            model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="mse")
-            x = _model_inputs(model, max(batches), frames)
-            target = np.zeros(model.output_shape[1:-1] and (max(batches), frames, model.output_shape[-1]),
-                              dtype="float32")
-            seconds = median_latency(lambda x=x, t=target, mdl=model: mdl.train_on_batch(x, t),
-                                     max(3, repeats // 4), warmup=2, budget_s=5.0)
+            seconds = _train_step_seconds(model, max(batches), frames, repeats)
             if label == "dense":
                 dense_train = seconds
             train_rows.append({

@@ -78,6 +78,7 @@ def _flatten(results: dict[str, Any], path: Path, root: Path) -> dict[str, Any]:
     row.update({k: v for k, v in results.get("size", {}).items() if not isinstance(v, dict | list)})
     trainer = results.get("config", {}).get("trainer", {})
     row["epochs"] = trainer.get("epochs")
+    row["trained"] = results.get("trained")  # None: a run from before runs were checked for it
     row["overrides"] = json.dumps(results.get("overrides", []))
     row["git_commit"] = results.get("git_commit")
     row["finished_at"] = results.get("finished_at")

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
+import zlib
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
@@ -44,6 +45,10 @@ class FeatureConfig:
     hop_ms: float = 10.0
     preemphasis: float = 0.97
     normalize: str = "utterance"
+    #: Std of Gaussian noise added to the waveform (full scale 1), as Kaldi's ``dither``. Digital
+    #: silence (FSDD's inserted pauses) otherwise sits at the log floor, far below any speech frame,
+    #: and after normalization squeezes the speech frames into a small part of the range.
+    dither: float = 0.0
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -52,6 +57,8 @@ class FeatureConfig:
             raise ValueError(f"normalize={self.normalize!r}; allowed: {', '.join(NORMALIZE)}")
         if self.num_features < 1 or self.win_ms <= 0 or self.hop_ms <= 0:
             raise ValueError(f"num_features, win_ms, hop_ms must be positive: {self}")
+        if self.dither < 0:
+            raise ValueError(f"dither={self.dither}; allowed: >= 0")
 
 
 @dataclass
@@ -71,6 +78,9 @@ def compute_features(audio: np.ndarray, sample_rate: int, config: FeatureConfig)
         audio = soxr.resample(audio, sample_rate, config.sample_rate)
     sr = config.sample_rate
     y = np.asarray(audio, dtype=np.float32)
+    if config.dither:  # seeded by the signal itself, so features stay deterministic and cacheable
+        rng = np.random.default_rng(zlib.crc32(y.tobytes()))
+        y = y + np.float32(config.dither) * rng.standard_normal(len(y), dtype=np.float32)
     if config.preemphasis:
         y = np.append(y[:1], y[1:] - config.preemphasis * y[:-1])
     win = int(round(config.win_ms * sr / 1000))

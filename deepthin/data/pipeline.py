@@ -25,8 +25,14 @@ def make_dataset(
     shuffle: bool = False,
     seed: int = 0,
     bucket_boundaries: list[int] | None = None,
+    drop_remainder: bool = False,
 ) -> tf.data.Dataset:
-    """Batches of dicts: features [B,T,F], feature_lengths [B], labels [B,L], label_lengths [B]."""
+    """Batches of dicts: features [B,T,F], feature_lengths [B], labels [B,L], label_lengths [B].
+
+    ``drop_remainder`` drops a last, smaller batch (for training: a batch of one utterance would
+    take a full optimizer step on a very noisy gradient); data is reshuffled each epoch, so no
+    utterance is dropped every time.
+    """
     if batch_size < 1:
         raise ValueError(f"batch_size={batch_size}; must be >= 1")
     if not examples:
@@ -66,7 +72,9 @@ def make_dataset(
             bucket_batch_sizes=[batch_size] * (len(bounds) + 1),
             padded_shapes=padded_shapes,
             padding_values=padding_values,
+            drop_remainder=drop_remainder,
         )
     else:
-        ds = ds.padded_batch(batch_size, padded_shapes=padded_shapes, padding_values=padding_values)
+        ds = ds.padded_batch(batch_size, padded_shapes=padded_shapes, padding_values=padding_values,
+                             drop_remainder=drop_remainder)
     return ds.prefetch(tf.data.AUTOTUNE)

@@ -1,7 +1,13 @@
-"""CTC loss and decoding over the character vocabulary (blank = last index)."""
+"""CTC loss and decoding over the character vocabulary (blank = last index).
+
+Recipe models return ``{"logits", "logit_lengths"}``: a model that subsamples
+frames in time has fewer output steps than input frames, and the loss and the
+decoders must use the output lengths, never the feature lengths.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -15,11 +21,21 @@ def model_inputs(batch: dict[str, Any]) -> dict[str, Any]:
     return {key: batch[key] for key in MODEL_INPUTS}
 
 
-def ctc_loss(batch: dict[str, Any], logits: Any, blank: int) -> Any:
+def forward(model: Any, batch: dict[str, Any], training: bool = False) -> tuple[Any, Any]:
+    """The model's logits ``[B, T', V]`` and their lengths ``[B]`` for a batch."""
+    outputs = model(model_inputs(batch), training=training)
+    return outputs["logits"], outputs["logit_lengths"]
+
+
+def ctc_loss(batch: dict[str, Any], logits: Any, lengths: Any, blank: int) -> Any:
     """Per-utterance CTC negative log-likelihood, ``[B]``."""
-    return ops.ctc_loss(
-        batch["labels"], logits, batch["label_lengths"], batch["feature_lengths"], mask_index=blank
-    )
+    return ops.ctc_loss(batch["labels"], logits, batch["label_lengths"], lengths, mask_index=blank)
+
+
+def min_ctc_frames(labels: Sequence[int]) -> int:
+    """Fewest output frames CTC needs for ``labels``: one per label, plus a blank between repeats."""
+    repeats = sum(1 for a, b in zip(labels[:-1], labels[1:], strict=True) if a == b)
+    return len(labels) + repeats
 
 
 def decode(logits: Any, lengths: Any, blank: int, beam_width: int = 0) -> list[list[int]]:
@@ -31,3 +47,14 @@ def decode(logits: Any, lengths: Any, blank: int, beam_width: int = 0) -> list[l
     )
     best = np.asarray(decoded[0])
     return [[int(t) for t in row if t >= 0] for row in best]
+
+
+def feasible(examples: Sequence[Any], stride: int) -> tuple[list[Any], int]:
+    """The examples CTC can align after subsampling by ``stride``, and how many were dropped.
+
+    An utterance with more labels than output frames has probability zero under
+    CTC: its loss is infinite and would poison the batch mean, so it is left out
+    (and counted) instead of being fed to the loss.
+    """
+    kept = [e for e in examples if min_ctc_frames(list(e.labels)) <= -(-len(e.features) // stride)]
+    return kept, len(examples) - len(kept)

@@ -13,7 +13,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from deepthin.experiment.ctc import ctc_loss, decode, model_inputs
+from deepthin.experiment.ctc import ctc_loss, decode, forward, model_inputs
 from deepthin.export import save_for_inference
 from deepthin.report import model_stored_params, size_report
 from deepthin.timing import median_latency
@@ -22,18 +22,18 @@ from deepthin.timing import median_latency
 def recognition_metrics(
     model: keras.Model, batches: tf.data.Dataset, vocab: Any, beam_width: int
 ) -> dict[str, float]:
-    """Test CTC loss and greedy / beam-search WER and CER."""
+    """Test CTC loss, greedy / beam-search WER and CER, and how often greedy output is blank."""
     losses, refs, greedy, beam = [], [], [], []
-    forward = tf.function(lambda batch: model(model_inputs(batch), training=False), reduce_retracing=True)
+    run = tf.function(lambda batch: forward(model, batch), reduce_retracing=True)
     for batch in batches:
-        logits = forward(batch)
-        losses.append(ctc_loss(batch, logits, vocab.blank).numpy())
+        logits, lengths = run(batch)
+        losses.append(ctc_loss(batch, logits, lengths, vocab.blank).numpy())
         for labels, length in zip(batch["labels"].numpy(), batch["label_lengths"].numpy(), strict=True):
             refs.append(vocab.decode(labels[:length]))
-        lengths = batch["feature_lengths"]
         greedy += [vocab.decode(ids) for ids in decode(logits, lengths, vocab.blank)]
         beam += [vocab.decode(ids) for ids in decode(logits, lengths, vocab.blank, beam_width)]
-    metrics = {"test_loss": float(np.mean(np.concatenate(losses)))}
+    metrics = {"test_loss": float(np.mean(np.concatenate(losses))),
+               "blank_fraction": blank_fraction(greedy)}
     for name, hyps in (("greedy", greedy), ("beam", beam)):
         # jiwer rejects empty references; an empty hypothesis is a valid (all-deleted) answer
         metrics[f"wer_{name}"] = float(jiwer.wer(refs, hyps))
@@ -41,11 +41,25 @@ def recognition_metrics(
     return metrics
 
 
+#: A run is ``trained`` when its greedy output is non-blank on more than this share of test utterances.
+MIN_NONBLANK = 0.5
+
+
+def blank_fraction(hypotheses: Sequence[str]) -> float:
+    """Share of utterances decoded to nothing: a model on CTC's all-blank plateau scores 1."""
+    return sum(1 for h in hypotheses if not h.strip()) / max(1, len(hypotheses))
+
+
+def is_trained(metrics: dict[str, float]) -> bool:
+    """Whether a run left the all-blank plateau: non-blank greedy output on most test utterances."""
+    return metrics["blank_fraction"] < 1 - MIN_NONBLANK
+
+
 def speed_metrics(
     model: keras.Model, examples: Sequence[Any], frame_seconds: float, repeats: int = 10
 ) -> dict[str, float]:
     """Latency per second of audio at batch 1, and audio seconds processed per second at batch 32."""
-    forward = tf.function(lambda batch: model(model_inputs(batch), training=False), reduce_retracing=True)
+    infer = tf.function(lambda batch: model(model_inputs(batch), training=False), reduce_retracing=True)
 
     def batch_of(items: Sequence[Any]) -> dict[str, tf.Tensor]:
         steps = max(len(e.features) for e in items)
@@ -60,13 +74,13 @@ def speed_metrics(
 
     singles = [batch_of([e]) for e in examples[:5]]
     per_second = [
-        timed(lambda b=b: forward(b), repeats) / (b["features"].shape[1] * frame_seconds)
+        timed(lambda b=b: infer(b), repeats) / (b["features"].shape[1] * frame_seconds)
         for b in singles
     ]
     group = list(examples[:32])
     batch = batch_of(group)
     audio = sum(len(e.features) for e in group) * frame_seconds
-    throughput = audio / timed(lambda: forward(batch), max(3, repeats // 3))
+    throughput = audio / timed(lambda: infer(batch), max(3, repeats // 3))
     return {
         "latency_per_audio_second": statistics.median(per_second),
         "throughput_audio_seconds_per_second": throughput,

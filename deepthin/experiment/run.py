@@ -11,7 +11,6 @@ run whose ``results.json`` is complete is skipped.
 from __future__ import annotations
 
 import json
-import math
 import sys
 import time
 from datetime import UTC, datetime
@@ -27,12 +26,13 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from deepthin.data import VOCAB, FeatureConfig, extract_features, make_dataset
-from deepthin.experiment.evaluate import recognition_metrics, size_metrics, speed_metrics
+from deepthin.experiment.ctc import feasible
+from deepthin.experiment.evaluate import is_trained, recognition_metrics, size_metrics, speed_metrics
 from deepthin.experiment.provenance import git_commit, package_versions
 from deepthin.experiment.trainer import Trainer, TrainerConfig
 from deepthin.inference import for_inference
 from deepthin.report import RATIO_TOLERANCE, model_stored_params
-from deepthin.validation import check_ratio
+from deepthin.validation import check_choice, check_ratio
 from recipes.presets import build
 
 CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
@@ -111,6 +111,7 @@ def check_same_experiment(saved: dict[str, Any], current: dict[str, Any], where:
 
 def run(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
     """One experiment, start to finish (or from its last checkpoint); returns the results."""
+    run_started = time.perf_counter()
     results_path = out_dir / "results.json"
     config = OmegaConf.to_container(cfg, resolve=True)
     if results_complete(results_path):
@@ -130,15 +131,17 @@ def run(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
 
     corpus = instantiate(cfg.data).load()
     features = FeatureConfig(**cfg.model.features)
-    examples = extract_features(corpus, features, cache_dir=cfg.cache_dir)
+    examples = ctc_examples(extract_features(corpus, features, cache_dir=cfg.cache_dir), cfg)
     batch_size = int(cfg.batch_size)
+    full_batches = len(examples["train"]) >= batch_size
 
     def train_batches(epoch: int) -> tf.data.Dataset:
-        return make_dataset(examples["train"], batch_size, shuffle=True, seed=int(cfg.seed) * 1000 + epoch)
+        return make_dataset(examples["train"], batch_size, shuffle=True, seed=int(cfg.seed) * 1000 + epoch,
+                            drop_remainder=full_batches)
 
     dev = make_dataset(examples["dev"], batch_size)
-    test = make_dataset(examples["test"], batch_size)
-    steps_per_epoch = math.ceil(len(examples["train"]) / batch_size)
+    test = make_dataset(examples[check_choice("eval.split", cfg.eval.split, ("test", "dev"))], batch_size)
+    steps_per_epoch = len(examples["train"]) // batch_size if full_batches else 1
     trainer_config = TrainerConfig(**cfg.trainer)
 
     builder = partial(build, cfg.model, cfg.preset.name, VOCAB.size)
@@ -164,6 +167,7 @@ def run(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
         "stopped_early": state.stopped_early, "train_steps": state.steps,
         "train_seconds": state.train_seconds, "eval_seconds": time.perf_counter() - started,
     })
+    metrics["wall_seconds"] = time.perf_counter() - run_started  # this process only, if resumed
     results = {
         "model": cfg.model.name, "preset": cfg.preset.name, "data": HydraConfig.get().runtime.choices.data,
         "method": strategy.name, "ratio": ratio, "seed": int(cfg.seed),
@@ -175,6 +179,7 @@ def run(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
         "overrides": list(HydraConfig.get().overrides.task),
         "git_commit": git_commit(), "packages": package_versions(),
         "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "trained": is_trained(metrics),
         "complete": True,
     }
     results_path.write_text(json.dumps(results, indent=1, default=float))
@@ -182,12 +187,29 @@ def run(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
     return results
 
 
+def ctc_examples(examples: dict[str, list[Any]], cfg: DictConfig) -> dict[str, list[Any]]:
+    """Each split without the utterances CTC cannot align at the model's frame rate (counted, warned)."""
+    stride = int(cfg.model.presets[cfg.preset.name].get("stride", 1))
+    kept = {}
+    for split, items in examples.items():
+        kept[split], dropped = feasible(items, stride)
+        if dropped:
+            print(f"deepthin-run: warning: {dropped} of {len(items)} {split} utterances have more labels "
+                  f"than frames after subsampling by {stride}; left out", file=sys.stderr)
+        if not kept[split]:
+            raise ValueError(f"no {split} utterance fits CTC at stride {stride}; allowed: a smaller stride")
+    return kept
+
+
 def summary_line(results: dict[str, Any]) -> str:
     m, s = results["metrics"], results["size"]
-    return (f"{results['model']}/{results['method']} ratio={results['ratio']}: WER {m['wer_greedy']:.3f} "
+    line = (f"{results['model']}/{results['method']} ratio={results['ratio']}: WER {m['wer_greedy']:.3f} "
             f"(beam {m['wer_beam']:.3f}), CER {m['cer_greedy']:.3f}, test loss {m['test_loss']:.2f}, "
             f"stored {s['stored_params']} params ({s['stored_vs_target']:.3f} of target), "
             f"train {m['train_seconds']:.0f}s")
+    if not results.get("trained", True):
+        line += f"; NOT TRAINED: greedy output blank on {m['blank_fraction']:.0%} of test utterances"
+    return line
 
 
 @hydra.main(config_path=str(CONF_DIR), config_name="config", version_base="1.3")

@@ -26,7 +26,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from deepthin.experiment.ctc import ctc_loss, model_inputs
+from deepthin.experiment.ctc import ctc_loss, forward
 
 #: Training data for one epoch: ``epoch -> batches`` (dicts of padded tensors).
 EpochData = Callable[[int], tf.data.Dataset]
@@ -37,11 +37,11 @@ class TrainerConfig:
     """The training budget and optimizer, identical for every method of a sweep."""
 
     epochs: int = 10
-    learning_rate: float = 1e-3
+    learning_rate: float = 3e-3
     lr_schedule: str = "cosine"  # "constant" | "cosine": cosine decay to 10% over the run
-    warmup_epochs: float = 0.0  # linear warm-up from 0 (cosine schedule only)
-    clip_value: float | None = 1.0  # per-element gradient clipping to [-c, c], as TFKaldi did
-    clip_norm: float | None = None  # or clipping of the global gradient norm
+    warmup_epochs: float = 0.5  # linear warm-up from 0 (cosine schedule only)
+    clip_value: float | None = None  # per-element gradient clipping to [-c, c], as TFKaldi did
+    clip_norm: float | None = 10.0  # or clipping of the global gradient norm
     patience: int = 3  # epochs without dev-loss improvement before stopping early
     progress: bool = True
     tensorboard: bool = True
@@ -69,7 +69,8 @@ class Trainer:
         self.blank = blank
 
     # ------------------------------------------------------------ set-up
-    def _optimizer(self, steps_per_epoch: int) -> keras.optimizers.Optimizer:
+    def optimizer(self, steps_per_epoch: int) -> keras.optimizers.Optimizer:
+        """Adam with this config's schedule and clipping."""
         lr: Any = self.config.learning_rate
         if self.config.lr_schedule == "cosine":
             warmup = int(self.config.warmup_epochs * steps_per_epoch)
@@ -86,21 +87,22 @@ class Trainer:
             lr, clipvalue=self.config.clip_value, global_clipnorm=self.config.clip_norm
         )
 
-    def _steps(self, model: keras.Model) -> tuple[Callable, Callable]:
+    def steps(self, model: keras.Model) -> tuple[Callable, Callable]:
+        """Compiled ``train_step(batch) -> loss`` and ``eval_step(batch) -> per-utterance losses``."""
         optimizer = model.optimizer
 
         @tf.function(reduce_retracing=True)
         def train_step(batch: dict[str, tf.Tensor]) -> tf.Tensor:
             with tf.GradientTape() as tape:
-                logits = model(model_inputs(batch), training=True)
-                loss = tf.reduce_mean(ctc_loss(batch, logits, self.blank))
+                logits, lengths = forward(model, batch, training=True)
+                loss = tf.reduce_mean(ctc_loss(batch, logits, lengths, self.blank))
             grads = tape.gradient(loss, model.trainable_variables)
             optimizer.apply(grads, model.trainable_variables)
             return loss
 
         @tf.function(reduce_retracing=True)
         def eval_step(batch: dict[str, tf.Tensor]) -> tf.Tensor:
-            return ctc_loss(batch, model(model_inputs(batch), training=False), self.blank)
+            return ctc_loss(batch, *forward(model, batch), self.blank)
 
         return train_step, eval_step
 
@@ -125,8 +127,8 @@ class Trainer:
             model = keras.models.load_model(ckpt / "last.keras")
         else:
             state = TrainState()
-            model.compile(optimizer=self._optimizer(steps_per_epoch))
-        train_step, eval_step = self._steps(model)
+            model.compile(optimizer=self.optimizer(steps_per_epoch))
+        train_step, eval_step = self.steps(model)
         writer = None
         if self.config.tensorboard:
             writer = tf.summary.create_file_writer(str(workdir / "tensorboard"))
@@ -137,6 +139,7 @@ class Trainer:
             losses = []
             for batch in train(epoch):
                 losses.append(float(train_step(batch)))
+                check_finite(losses[-1], epoch + 1, len(losses))
                 bar.update(len(losses), [("loss", losses[-1])])
             state.train_seconds += time.perf_counter() - started
             state.steps += len(losses)
@@ -162,6 +165,19 @@ class Trainer:
             state_path.write_text(json.dumps(asdict(state), indent=1))  # written last: commit point
         best = ckpt / ("best.keras" if state.best_epoch > 0 else "last.keras")
         return keras.models.load_model(best), state
+
+
+class TrainingDiverged(ValueError):
+    """The loss became NaN or infinite: nothing after that step can be trusted."""
+
+
+def check_finite(loss: float, epoch: int, step: int) -> None:
+    """Stop at the first non-finite loss; the last finished epoch's checkpoint stays as it was."""
+    if not math.isfinite(loss):
+        raise TrainingDiverged(
+            f"training diverged: loss {loss} at epoch {epoch}, step {step}; "
+            "the last good checkpoint is kept (lower trainer.learning_rate or set trainer.clip_norm)"
+        )
 
 
 def _atomic_save(model: keras.Model, path: Path) -> None:

@@ -5,13 +5,15 @@ is a BiLSTM whose concatenated output is ``2 n_hidden`` wide);
 ``bidirectional=False`` is the unidirectional form of v0.2 and later.
 Compressed by default: the hidden weight matrices of ``dense_1``..``dense_3``,
 the LSTM (input and recurrent kernels) and ``dense_5``; not the logits.
+``stride > 1`` runs everything above the splice at a lower frame rate
+(our deviation from DeepSpeech, which runs at 100 frames per second).
 """
 
 from __future__ import annotations
 
 import keras
 
-from recipes.layers import LengthMask, Splice, clipped_relu, inputs
+from recipes.layers import clipped_relu, front_end
 
 #: Regular expression of the layers compressed by default.
 COMPRESSED_LAYERS = r"dense_[1235]|lstm"
@@ -21,6 +23,7 @@ def build_model(
     num_features: int = 26,
     vocab_size: int = 29,
     context: int = 9,
+    stride: int = 1,
     n_hidden: int = 256,
     bidirectional: bool = True,
     dropout: float = 0.05,
@@ -28,9 +31,7 @@ def build_model(
 ) -> keras.Model:
     """Uncompressed model; ``width`` overrides ``n_hidden`` (the hand-tuned baseline)."""
     units = width or n_hidden
-    features, lengths = inputs(num_features)
-    mask = LengthMask(name="mask")(features, lengths)
-    x = Splice(context, name="splice")(features)
+    inputs, x, lengths, mask = front_end(num_features, context, stride)
     for i in (1, 2, 3):
         x = keras.layers.Dense(units, activation=clipped_relu, name=f"dense_{i}")(x)
         x = keras.layers.Dropout(dropout, name=f"dropout_{i}")(x)
@@ -44,6 +45,4 @@ def build_model(
     x = keras.layers.Dense(units, activation=clipped_relu, name="dense_5")(x)
     x = keras.layers.Dropout(dropout, name="dropout_5")(x)
     logits = keras.layers.Dense(vocab_size, name="logits")(x)
-    return keras.Model(
-        {"features": features, "feature_lengths": lengths}, logits, name="deepspeech"
-    )
+    return keras.Model(inputs, {"logits": logits, "logit_lengths": lengths}, name="deepspeech")

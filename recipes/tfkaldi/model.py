@@ -4,13 +4,19 @@ Layer names are stable (``hidden_1`` .. ``hidden_N``, ``logits``) because
 compression selects layers by name: the paper compresses the hidden weight
 matrices (440x2048 and five 2048x2048 in the paper preset), see
 :data:`COMPRESSED_LAYERS`.
+
+BatchNormalization takes the padding mask: FSDD batches are about half
+padding, and statistics averaged over padded frames (where the bias-free
+``hidden_1`` outputs exactly 0) are not the statistics the model sees on
+real speech; that mismatch kept every run on CTC's all-blank plateau
+(``recipes/tfkaldi/README.md``).
 """
 
 from __future__ import annotations
 
 import keras
 
-from recipes.layers import Splice, inputs
+from recipes.layers import front_end
 
 #: Regular expression of the layers compressed by default.
 COMPRESSED_LAYERS = r"hidden_\d+"
@@ -20,19 +26,23 @@ def build_model(
     num_features: int = 40,
     vocab_size: int = 29,
     context: int = 5,
+    stride: int = 1,
     hidden_layers: int = 4,
     hidden_units: int = 512,
     batch_norm: bool = True,
+    batch_norm_momentum: float = 0.9,
+    batch_norm_mask: bool = True,
     width: int | None = None,
 ) -> keras.Model:
     """Uncompressed model; ``width`` overrides ``hidden_units`` (the hand-tuned baseline)."""
     units = width or hidden_units
-    features, lengths = inputs(num_features)
-    x = Splice(context, name="splice")(features)
+    inputs, x, lengths, mask = front_end(num_features, context, stride)
     for i in range(1, hidden_layers + 1):
         x = keras.layers.Dense(units, use_bias=not batch_norm, name=f"hidden_{i}")(x)
         if batch_norm:
-            x = keras.layers.BatchNormalization(name=f"batch_norm_{i}")(x)
+            x = keras.layers.BatchNormalization(momentum=batch_norm_momentum, name=f"batch_norm_{i}")(
+                x, mask=mask if batch_norm_mask else None
+            )
         x = keras.layers.ReLU(name=f"relu_{i}")(x)
     logits = keras.layers.Dense(vocab_size, name="logits")(x)
-    return keras.Model({"features": features, "feature_lengths": lengths}, logits, name="tfkaldi")
+    return keras.Model(inputs, {"logits": logits, "logit_lengths": lengths}, name="tfkaldi")

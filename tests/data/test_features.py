@@ -132,3 +132,15 @@ def test_tiny_synth_features(tiny_synth, tmp_path):
     for s in SPLITS:
         for u, e in zip(corpus.splits[s], out[s], strict=True):
             assert e.uid == u.uid and abs(len(e.features) - u.duration * 100) <= 2
+
+
+def test_dither_lifts_digital_silence_off_the_log_floor_deterministically():
+    audio = np.concatenate([np.zeros(8000, np.float32), tone(0.5)])
+    plain = compute_features(audio, 16000, FeatureConfig())
+    dithered = compute_features(audio, 16000, FeatureConfig(dither=1e-4))
+    assert plain[:40].min() == pytest.approx(np.log(1e-10))  # silence sits at the floor
+    assert np.median(dithered[:40]) > np.log(1e-10) + 3
+    np.testing.assert_array_equal(dithered, compute_features(audio, 16000, FeatureConfig(dither=1e-4)))
+    np.testing.assert_allclose(dithered[-20:], plain[-20:], atol=0.05)  # speech is left as it was
+    with pytest.raises(ValueError, match="dither=-1"):
+        FeatureConfig(dither=-1)

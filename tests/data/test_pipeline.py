@@ -65,3 +65,8 @@ def test_bad_arguments():
         make_dataset([], 4)
     with pytest.raises(ValueError, match="batch_size=0"):
         make_dataset(_examples(), 0)
+
+
+def test_drop_remainder_gives_only_full_batches():
+    batches = _batches(make_dataset(_examples(), batch_size=4, shuffle=True, drop_remainder=True))
+    assert [len(b["features"]) for b in batches] == [4, 4]

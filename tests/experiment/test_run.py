@@ -100,3 +100,16 @@ def test_bad_config_is_one_line_and_exit_status_2(override, message, tmp_path, d
     lines = proc.stderr.strip().splitlines()
     assert lines[-1].startswith("deepthin-run: error: ") and message in lines[-1], proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_nan_loss_stops_the_run_with_one_line_and_keeps_the_last_good_checkpoint(
+        cache_dir, tmp_path, deepthin_run, tiny):
+    run_dir = tmp_path / "nan"
+    args = ["model=tfkaldi", "method=dense", "trainer.epochs=2", f"hydra.run.dir={run_dir}", *tiny]
+    proc = deepthin_run([*args, "trainer.learning_rate=nan"], cache_dir, timeout=300)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("deepthin-run: error: training diverged: loss nan at epoch 1, step 2"), last
+    assert "Traceback" not in proc.stderr
+    assert not (run_dir / "results.json").exists()  # nothing is reported as a finished run
+    assert not (run_dir / "checkpoint" / "last.keras").exists()  # no epoch finished: no checkpoint

@@ -12,7 +12,7 @@ def _lr(optimizer, step):
 
 def test_cosine_schedule_with_warmup_and_clipping():
     config = TrainerConfig(epochs=4, learning_rate=2e-3, warmup_epochs=1, clip_value=None, clip_norm=5.0)
-    optimizer = Trainer(config, blank=28)._optimizer(steps_per_epoch=10)
+    optimizer = Trainer(config, blank=28).optimizer(steps_per_epoch=10)
     assert _lr(optimizer, 0) == pytest.approx(0.0)
     assert _lr(optimizer, 5) == pytest.approx(1e-3)  # halfway through the warm-up
     assert _lr(optimizer, 10) == pytest.approx(2e-3)  # peak
@@ -21,7 +21,8 @@ def test_cosine_schedule_with_warmup_and_clipping():
 
 
 def test_constant_schedule_and_unknown_schedule():
-    optimizer = Trainer(TrainerConfig(lr_schedule="constant"), blank=28)._optimizer(steps_per_epoch=10)
+    config = TrainerConfig(learning_rate=1e-3, lr_schedule="constant", clip_value=1.0, clip_norm=None)
+    optimizer = Trainer(config, blank=28).optimizer(steps_per_epoch=10)
     assert _lr(optimizer, 100) == pytest.approx(1e-3) and optimizer.clipvalue == 1.0
     with pytest.raises(ValueError, match="unknown lr_schedule 'step'; allowed: constant, cosine"):
-        Trainer(TrainerConfig(lr_schedule="step"), blank=28)._optimizer(steps_per_epoch=10)
+        Trainer(TrainerConfig(lr_schedule="step"), blank=28).optimizer(steps_per_epoch=10)

@@ -1,0 +1,100 @@
+"""``deepthin-recipe-check``: do the recipes learn? Dense and DeepThin runs against fixed targets.
+
+Every comparison the project makes is meaningless if the models stay on CTC's
+all-blank plateau, so ``make recipe-check`` trains dense, DeepThin at 0.1 and
+DeepThin at 0.02 (seeds 0-2) on each CPU setting, and this command reads those
+runs from ``results/`` into ``results/recipe_check.csv`` and checks them
+against the targets below (means over seeds, greedy decoding, test set).
+It reads only ``results/``, like the report.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from deepthin.report_cli import collect, markdown_table
+
+#: (data, model, preset) -> (label, dense CER target, wall-seconds budget of one run).
+SETTINGS = {
+    ("fsdd", "tfkaldi", "cpu"): ("tfkaldi-cpu on fsdd", 0.05, 300.0),
+    ("synth", "tfkaldi", "cpu"): ("tfkaldi-cpu on synth", 0.30, 300.0),
+    ("synth", "deepspeech", "cpu"): ("deepspeech-cpu on synth", 0.15, 600.0),
+}
+#: (method, ratio) of the check; dense runs at ratio 1.0 (see conf/experiment/dense.yaml).
+RUNS = (("dense", 1.0), ("deepthin", 0.1), ("deepthin", 0.02))
+SEEDS = (0, 1, 2)
+DEEPTHIN_01_VS_DENSE = 1.5  # DeepThin at 0.1: CER at most this many times dense's
+DEEPTHIN_002_CER = 0.6  # DeepThin at 0.02: CER at most this
+COLUMNS = ["setting", "method", "ratio", "seed", "cer_greedy", "wer_greedy", "test_loss",
+           "train_seconds", "wall_seconds", "epochs_run", "trained"]
+
+
+def check_runs(runs: pd.DataFrame) -> pd.DataFrame:
+    """The recipe-check runs among all finished runs, one row each, in :data:`COLUMNS`."""
+    rows = []
+    for (data, model, preset), (label, _, _) in SETTINGS.items():
+        for method, ratio in RUNS:
+            mine = runs[(runs["data"] == data) & (runs["model"] == model) & (runs["preset"] == preset)
+                        & (runs["method"] == method) & (runs["ratio"] == ratio) & runs["seed"].isin(SEEDS)]
+            for _, run in mine.iterrows():
+                rows.append({"setting": label, **{c: run.get(c) for c in COLUMNS[1:]}})
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def verdicts(table: pd.DataFrame) -> list[tuple[str, str, bool | None]]:
+    """(target, measured, met) per target and setting; ``None`` when its runs are missing."""
+    out: list[tuple[str, str, bool | None]] = []
+    for label, dense_target, budget in SETTINGS.values():
+        mine = table[table["setting"] == label]
+
+        def mean_cer(method: str, ratio: float, frame: pd.DataFrame = mine) -> float | None:
+            rows = frame[(frame["method"] == method) & (frame["ratio"] == ratio)]
+            return float(rows["cer_greedy"].mean()) if len(rows) == len(SEEDS) else None
+
+        dense, thin01, thin002 = (mean_cer(m, r) for m, r in RUNS)
+        checks = [
+            (f"{label}: dense CER <= {dense_target}", dense, dense is not None and dense <= dense_target),
+            (f"{label}: DeepThin 0.1 CER <= {DEEPTHIN_01_VS_DENSE} x dense", thin01,
+             None not in (dense, thin01) and thin01 <= DEEPTHIN_01_VS_DENSE * dense),
+            (f"{label}: DeepThin 0.02 CER <= {DEEPTHIN_002_CER}", thin002,
+             thin002 is not None and thin002 <= DEEPTHIN_002_CER),
+        ]
+        for name, value, met in checks:
+            out.append((name, "missing" if value is None else f"{value:.3f}", None if value is None else met))
+        out.append((f"{label}: every run trained", f"{int(mine['trained'].sum())}/{len(mine)}",
+                    bool(len(mine)) and bool(mine["trained"].all()) if len(mine) else None))
+        slowest = mine["wall_seconds"].max() if len(mine) else None
+        out.append((f"{label}: each run <= {budget:.0f} s wall",
+                    "missing" if slowest is None else f"max {slowest:.0f} s",
+                    None if slowest is None else bool(slowest <= budget)))
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Write ``results/recipe_check.csv`` and print it with the targets; exit 1 if a target is missed."""
+    parser = argparse.ArgumentParser(prog="deepthin-recipe-check", description=__doc__.splitlines()[0])
+    parser.add_argument("--results", type=Path, default=Path("results"), help="the results directory")
+    args = parser.parse_args(argv)
+    if not args.results.is_dir():
+        print(f"deepthin-recipe-check: error: {args.results} is not a directory; "
+              "allowed: the results directory of finished runs", file=sys.stderr)
+        sys.exit(2)
+    runs, _ = collect(args.results)
+    table = check_runs(runs) if not runs.empty else pd.DataFrame(columns=COLUMNS)
+    table.to_csv(args.results / "recipe_check.csv", index=False)
+    print(markdown_table(table))
+    print()
+    results = verdicts(table)
+    for name, value, met in results:
+        mark = {True: "met", False: "MISSED", None: "not run"}[met]
+        print(f"- {name}: {value} ({mark})")
+    if any(met is False for _, _, met in results):
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

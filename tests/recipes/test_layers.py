@@ -1,0 +1,55 @@
+"""The recipes' front end: splicing within each utterance, subsampled lengths, masked normalization."""
+
+import keras
+import numpy as np
+import pytest
+
+from recipes.layers import Splice, SubsampledLengths
+from recipes.presets import build
+
+
+def _utterance(steps: int, dim: int = 3, seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).normal(size=(steps, dim)).astype("float32")
+
+
+def _padded(utterances: list[np.ndarray], steps: int) -> tuple[np.ndarray, np.ndarray]:
+    batch = np.zeros((len(utterances), steps, utterances[0].shape[1]), "float32")
+    for i, u in enumerate(utterances):
+        batch[i, : len(u)] = u
+    return batch, np.array([len(u) for u in utterances], "int32")
+
+
+@pytest.mark.parametrize("stride", [1, 3])
+def test_splice_repeats_each_utterances_own_edge_frames_whatever_the_padding(stride):
+    short, long = _utterance(5), _utterance(11, seed=1)
+    splice = Splice(context=2, stride=stride)
+    alone = np.asarray(splice(*_padded([short], 5)))
+    batched = np.asarray(splice(*_padded([short, long], 11)))
+    kept = -(-5 // stride)
+    np.testing.assert_allclose(batched[0, :kept], alone[0])
+    # the last kept frame's right context is the utterance's last frame, repeated
+    last = (kept - 1) * stride
+    expected = np.concatenate([short[min(max(last + k, 0), 4)] for k in range(-2, 3)])
+    np.testing.assert_allclose(alone[0, -1], expected)
+
+
+def test_splice_keeps_every_stride_th_frame_and_lengths_round_up():
+    frames, lengths = _padded([_utterance(7), _utterance(3, seed=2)], 7)
+    out = np.asarray(Splice(context=0, stride=3)(frames, lengths))
+    assert out.shape == (2, 3, 3)
+    np.testing.assert_allclose(out[0], frames[0, [0, 3, 6]])
+    np.testing.assert_array_equal(np.asarray(SubsampledLengths(3)(lengths)), [3, 1])
+
+
+def test_masked_batch_norm_leaves_real_frames_unchanged_when_padding_is_added():
+    model = build("tfkaldi", "tiny", vocab_size=5)
+    utterances = [_utterance(30, 40, seed=s) for s in range(3)]
+    tight = _padded(utterances, 30)
+    loose = _padded(utterances, 90)  # two thirds of every row is padding
+    outputs = [model({"features": f, "feature_lengths": n}, training=True) for f, n in (tight, loose)]
+    lengths = np.asarray(outputs[0]["logit_lengths"])
+    np.testing.assert_array_equal(lengths, np.asarray(outputs[1]["logit_lengths"]))
+    for i, n in enumerate(lengths):
+        np.testing.assert_allclose(np.asarray(outputs[1]["logits"])[i, :n],
+                                   np.asarray(outputs[0]["logits"])[i, :n], rtol=1e-4, atol=1e-4)
+    keras.backend.clear_session()
