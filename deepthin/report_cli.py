@@ -466,7 +466,8 @@ def write_report(root: Path, table: pd.DataFrame, incomplete: list[str], summary
         f"{len(table)} complete runs"
         + (f", finished between {finished.min()} and {finished.max()}" if len(finished) else "")
         + f"; code at commit(s) {', '.join(f'`{c}`' for c in commits) or 'unknown'}. "
-        f"{len(incomplete)} run directories are incomplete (killed or in flight) and not counted"
+        f"{len(incomplete)} run directories are incomplete (killed or in flight) or finished untrained "
+        "(greedy output blank on most test utterances, `trained: false` in runs.csv) and not counted"
         + (": " + ", ".join(f"`{d}`" for d in incomplete[:10]) + (" ..." if len(incomplete) > 10 else "")
            if incomplete else "") + ".",
         "",
@@ -545,7 +546,11 @@ def build(root: Path, argv: list[str] | None = None) -> dict[str, Path]:
     if table.empty:
         raise FileNotFoundError(f"no complete results.json under {root}")
     written = {"runs": root / "runs.csv"}
-    table.to_csv(written["runs"], index=False)
+    table.to_csv(written["runs"], index=False)  # every run, with its ``trained`` flag
+    untrained = table.loc[table["trained"].eq(False), "run_dir"].tolist()
+    table = table[~table["trained"].eq(False)]  # a model left on the plateau is never averaged in
+    if table.empty:
+        raise FileNotFoundError(f"no trained run under {root}: all {len(untrained)} stayed on the plateau")
     summary, by_ratio = relative_improvement(table)
     written["improvement_csv"] = root / "relative_improvement.csv"
     summary.to_csv(written["improvement_csv"], index=False)
@@ -560,7 +565,8 @@ def build(root: Path, argv: list[str] | None = None) -> dict[str, Path]:
     for key, runs in settings(table):
         figures[key] = [figure_metric_vs_ratio(key, runs, fig_dir), figure_size_vs_metric(key, runs, fig_dir),
                         figure_latency(key, runs, fig_dir)]
-    written["report"] = write_report(root, table, incomplete, summary, cer_summary, figures, argv or [])
+    written["report"] = write_report(root, table, incomplete + untrained, summary, cer_summary, figures,
+                                     argv or [])
     return written
 
 

@@ -137,7 +137,7 @@ def run(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
 
     def train_batches(epoch: int) -> tf.data.Dataset:
         return make_dataset(examples["train"], batch_size, shuffle=True, seed=int(cfg.seed) * 1000 + epoch,
-                            drop_remainder=full_batches)
+                            drop_remainder=full_batches, sort_window=int(cfg.sort_window))
 
     dev = make_dataset(examples["dev"], batch_size)
     test = make_dataset(examples[check_choice("eval.split", cfg.eval.split, ("test", "dev"))], batch_size)

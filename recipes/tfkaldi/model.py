@@ -32,6 +32,7 @@ def build_model(
     batch_norm: bool = True,
     batch_norm_momentum: float = 0.9,
     batch_norm_mask: bool = True,
+    dropout: float = 0.0,
     width: int | None = None,
 ) -> keras.Model:
     """Uncompressed model; ``width`` overrides ``hidden_units`` (the hand-tuned baseline)."""
@@ -44,5 +45,7 @@ def build_model(
                 x, mask=mask if batch_norm_mask else None
             )
         x = keras.layers.ReLU(name=f"relu_{i}")(x)
+        if dropout:
+            x = keras.layers.Dropout(dropout, name=f"dropout_{i}")(x)
     logits = keras.layers.Dense(vocab_size, name="logits")(x)
     return keras.Model(inputs, {"logits": logits, "logit_lengths": lengths}, name="tfkaldi")

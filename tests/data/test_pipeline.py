@@ -70,3 +70,17 @@ def test_bad_arguments():
 def test_drop_remainder_gives_only_full_batches():
     batches = _batches(make_dataset(_examples(), batch_size=4, shuffle=True, drop_remainder=True))
     assert [len(b["features"]) for b in batches] == [4, 4]
+
+
+def test_sort_window_batches_similar_lengths_and_keeps_every_full_batch():
+    ex = _examples(24)
+    plain = _batches(make_dataset(ex, batch_size=4, shuffle=True, seed=3, drop_remainder=True))
+    grouped = _batches(make_dataset(ex, batch_size=4, shuffle=True, seed=3, drop_remainder=True,
+                                    sort_window=6))
+    assert [len(b["features"]) for b in grouped] == [4] * 6
+    assert sorted(u for b in grouped for u in b["feature_lengths"]) == sorted(len(e.features) for e in ex)
+    def padding(batches):
+        return sum(b["features"].shape[1] * len(b["feature_lengths"]) - b["feature_lengths"].sum()
+                   for b in batches)
+
+    assert padding(grouped) < padding(plain) / 3
