@@ -16,8 +16,8 @@ table (``runs.csv``), then writes, per setting (data set x model x preset):
   table, DeepThin against each baseline; ``relative_improvement_cer.csv``: the same on CER;
 - ``REPORT.md``: the above with the paper's published numbers next to ours, the seed means of every
   (method, ratio), the method ordering and where it differs from the paper's, a plain note where
-  WER (or CER) is saturated, what was cut from the paper's grid, the commands, the machine and
-  the date.
+  WER (or CER) is saturated, a note naming any pruning runs made before pruning followed TFMOT's step
+  convention, what was cut from the paper's grid, the commands, the machine and the date.
 
 The metric per model is a documented choice (:data:`PRIMARY_METRIC`), as in the paper: greedy WER
 for TFKaldi and test (CTC) loss for DeepSpeech. The relative improvement of DeepThin over a
@@ -68,6 +68,10 @@ PAPER_IMPROVEMENT = {
 PAPER_GRID = {"preset": "paper", "ratios": (0.005, 0.01, 0.02, 0.05, 0.1, 0.2), "seeds": 3,
               "methods": METHODS}
 SETTING = ["data", "model", "preset"]
+#: What ``results.json``'s ``method_details.step_convention`` holds for pruning runs that follow
+#: TFMOT's step convention (deepthin.methods.pruning.STEP_CONVENTION; not imported, to keep the
+#: report free of TensorFlow).
+STEP_CONVENTION = "tfmot"
 SWEPT_KEYS = ("method", "ratio", "seed")
 
 
@@ -79,6 +83,7 @@ def _flatten(results: dict[str, Any], path: Path, root: Path) -> dict[str, Any]:
     trainer = results.get("config", {}).get("trainer", {})
     row["epochs"] = trainer.get("epochs")
     row["trained"] = results.get("trained")  # None: a run from before runs were checked for it
+    row["step_convention"] = results.get("method_details", {}).get("step_convention")
     row["overrides"] = json.dumps(results.get("overrides", []))
     row["git_commit"] = results.get("git_commit")
     row["finished_at"] = results.get("finished_at")
@@ -427,6 +432,19 @@ def saturation_note(key, runs: pd.DataFrame) -> str | None:
             f"epoch budget, so their WER cannot rank methods; {verdict}.")
 
 
+def old_pruning_note(table: pd.DataFrame) -> str | None:
+    """A plain sentence naming the pruning runs trained before pruning followed TFMOT's step convention."""
+    if "step_convention" not in table:
+        return None
+    old = table[(table["method"] == "pruning") & (table["step_convention"] != STEP_CONVENTION)]
+    if old.empty:
+        return None
+    return (f"**{len(old)} pruning run(s) predate TFMOT's step convention** (they record no "
+            "`method_details.step_convention`): their first training batch ran at step 0, so every mask "
+            "update came one batch after TFMOT's for the same schedule (see `deepthin/methods/pruning.py`). "
+            "Runs: " + ", ".join(f"`{d}`" for d in old["run_dir"]) + ".")
+
+
 def job_hours(runs: pd.DataFrame) -> float:
     """Compute spent on the runs: training plus evaluation, summed over jobs."""
     return float((runs["train_seconds"].fillna(0) + runs["eval_seconds"].fillna(0)).sum()) / 3600
@@ -477,6 +495,7 @@ def write_report(root: Path, table: pd.DataFrame, incomplete: list[str], summary
         "both methods were run at. Every method uses the same schedule; model selection (best epoch) "
         "uses the dev set only, never the test set.",
         "",
+        *([note, ""] if (note := old_pruning_note(table)) else []),
         "## Commands",
         "",
         "The sweeps (equivalent commands, rebuilt from the overrides each `results.json` records), "

@@ -114,6 +114,19 @@ def test_saturated_wer_is_said_plainly():
     assert report_cli.saturation_note(("synth", "tfkaldi", "cpu"), runs) is None
 
 
+def test_pruning_runs_from_before_tfmots_step_convention_are_named():
+    from deepthin.methods.pruning import STEP_CONVENTION
+
+    assert report_cli.STEP_CONVENTION == STEP_CONVENTION
+    table = pd.DataFrame({"method": ["pruning", "pruning", "deepthin"],
+                          "step_convention": [None, "tfmot", None], "run_dir": ["a/old", "a/new", "a/dt"]})
+    note = report_cli.old_pruning_note(table)
+    assert note.startswith("**1 pruning run(s) predate TFMOT's step convention**")
+    assert note.endswith("Runs: `a/old`.")
+    assert report_cli.old_pruning_note(table.iloc[1:]) is None
+    assert report_cli.old_pruning_note(table.drop(columns="step_convention")) is None
+
+
 def test_figures_are_written_and_embedded(report):
     figures = sorted((report / "figures").glob("*.png"))
     assert [f.name for f in figures] == [f"synth_tfkaldi-tiny_{name}.png" for name in
@@ -139,6 +152,7 @@ def test_report_states_paper_numbers_commands_machine_and_date(report):
     assert "**tfkaldi-tiny on synth**, CER: ours " in text
     assert "ratios 0.005, 0.01, 0.02, 0.1 not run; 2 seed(s) instead of 3" in text
     assert "methods not run: hashednet, pruning, handtuned" in text
+    assert "predate TFMOT's step convention" not in text   # no pruning run at all
 
 
 def test_incomplete_runs_are_listed_not_counted(tiny_sweep, tmp_path):

@@ -3,8 +3,8 @@
 A Hydra app over ``conf/``: ``deepthin-run method=deepthin ratio=0.01`` runs
 the default (synth corpus, TFKaldi recipe, ``cpu`` preset); ``-m`` sweeps.
 Each run writes into its output directory ``results.json`` (metrics, sizes,
-resolved config, command-line overrides, seed, git commit, package versions), the trained model and
-its checkpoints. Running the same command again resumes a killed run, and a
+resolved config, command-line overrides, the strategy's ``method_details``, seed, git commit, package
+versions), the trained model and its checkpoints. Running the same command again resumes a killed run, and a
 run whose ``results.json`` is complete is skipped.
 """
 
@@ -147,7 +147,8 @@ def run(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
     builder = partial(build, cfg.model, cfg.preset.name, VOCAB.size)
     strategy = instantiate(cfg.method)
     layers = cfg.model.compressed_layers
-    model = strategy.build(builder, ratio, layers, trainer_config.epochs * steps_per_epoch)
+    total_steps = trainer_config.epochs * steps_per_epoch
+    model = strategy.build(builder, ratio, layers, total_steps)
     target = strategy.target_params(builder, ratio, layers)
 
     def within_budget(candidate: keras.Model) -> bool:
@@ -171,6 +172,7 @@ def run(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
     results = {
         "model": cfg.model.name, "preset": cfg.preset.name, "data": HydraConfig.get().runtime.choices.data,
         "method": strategy.name, "ratio": ratio, "seed": int(cfg.seed),
+        "method_details": strategy.details(total_steps),
         "metrics": metrics,
         "size": size_metrics(model, target, out_dir / "model.keras"),
         "history": state.history,

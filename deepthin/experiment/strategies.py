@@ -15,6 +15,7 @@ import keras
 
 from deepthin.compress import compress
 from deepthin.handtuned import compressed_budget, solve_width
+from deepthin.methods.pruning import STEP_CONVENTION
 
 #: ``builder(width=None) -> keras.Model``: the recipe's uncompressed model.
 Builder = Callable[..., keras.Model]
@@ -29,6 +30,9 @@ class Strategy(Protocol):
     def target_params(self, builder: Builder, ratio: float, layers: str) -> int:
         """Total parameters the built model should store (fairness check)."""
 
+    def details(self, total_steps: int) -> dict[str, Any]:
+        """What ``results.json`` records of how the model was built (``method_details``)."""
+
 
 class Uncompressed:
     """The dense baseline: the recipe's model as it is (plain Keras layers)."""
@@ -41,6 +45,9 @@ class Uncompressed:
 
     def target_params(self, builder: Builder, ratio: float, layers: str) -> int:
         return builder().count_params()
+
+    def details(self, total_steps: int) -> dict[str, Any]:
+        return {}
 
 
 class PerMatrix:
@@ -59,12 +66,27 @@ class PerMatrix:
     def target_params(self, builder: Builder, ratio: float, layers: str) -> int:
         return compressed_budget(builder(), ratio, layers)
 
+    def details(self, total_steps: int) -> dict[str, Any]:
+        """The options every compressed layer got."""
+        return self.method_options(total_steps)
+
 
 class Pruning(PerMatrix):
     """Gradual magnitude pruning whose schedule is a fraction of the training run.
 
     ``begin_fraction``/``end_fraction`` place Zhu & Gupta's ramp within the
-    run, so the same config prunes correctly whatever the corpus size.
+    run, so the same config prunes correctly whatever the corpus size. Steps
+    follow TFMOT's convention (:mod:`deepthin.methods.pruning`): a run of
+    ``total_steps`` batches runs steps ``1..total_steps``. The ramp begins at
+    ``begin_step = int(begin_fraction * total_steps)``; with
+    ``span = int(end_fraction * total_steps) - begin_step`` (at least 1) and
+    ``frequency = span // updates`` (at least 1), it ends at the last update
+    step within the span, ``end_step = begin_step + (span // frequency) *
+    frequency``: at least ``updates`` updates, the last at ``end_step <=
+    total_steps``. So the final sparsity is reached within the run by TFMOT's
+    own rule (``end_step`` lies on the ``frequency`` grid and
+    ``prune_at_end_step`` changes nothing), at most ``frequency - 1`` steps
+    before ``end_fraction`` of the run.
     """
 
     def __init__(self, name: str = "pruning", begin_fraction: float = 0.0, end_fraction: float = 0.7,
@@ -79,8 +101,14 @@ class Pruning(PerMatrix):
 
     def method_options(self, total_steps: int) -> dict[str, Any]:
         begin = int(self.begin_fraction * total_steps)
-        end = max(begin + 1, int(self.end_fraction * total_steps) - 1)
-        return {"begin_step": begin, "end_step": end, "frequency": max(1, (end - begin) // self.updates)}
+        span = max(1, int(self.end_fraction * total_steps) - begin)
+        frequency = max(1, span // self.updates)
+        end = begin + span // frequency * frequency
+        return {"begin_step": begin, "end_step": end, "frequency": frequency}
+
+    def details(self, total_steps: int) -> dict[str, Any]:
+        """The schedule in steps and its step convention (runs without it predate TFMOT's)."""
+        return {**self.method_options(total_steps), "step_convention": STEP_CONVENTION}
 
 
 class HandTuned:
@@ -92,6 +120,9 @@ class HandTuned:
     def build(self, builder: Builder, ratio: float, layers: str, total_steps: int) -> keras.Model:
         width = solve_width(lambda w: builder(width=w), self.target_params(builder, ratio, layers))
         return builder(width=width)
+
+    def details(self, total_steps: int) -> dict[str, Any]:
+        return {}
 
     def target_params(self, builder: Builder, ratio: float, layers: str) -> int:
         return compressed_budget(builder(), ratio, layers)

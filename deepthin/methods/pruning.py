@@ -1,24 +1,60 @@
 """``pruning``: gradual magnitude pruning (Zhu & Gupta 2017, "To prune or not to prune").
 
-The kernel is ``W * mask`` with a non-trainable 0/1 mask. At training step
-``t`` the target sparsity is ``s(t) = s_f + (s_i - s_f) (1 - p)^3`` with
-``p = clip((t - begin_step) / (end_step - begin_step), 0, 1)`` and
-``s_f = 1 - ratio``. The mask is recomputed when ``begin_step <= t <= end_step``
-and ``(t - begin_step) % frequency == 0``, as TensorFlow Model Optimization's
-``PolynomialDecay`` does, and additionally at ``t = end_step`` so the final
-sparsity is reached exactly. After ``end_step`` the mask is frozen.
+The kernel is ``W * mask`` with a non-trainable 0/1 mask. At step ``t`` the
+target sparsity is ``s(t) = s_f + (s_i - s_f) (1 - p)^3`` with
+``p = clip((t - begin_step) / (end_step - begin_step), 0, 1)``,
+``s_i = initial_sparsity`` and ``s_f = 1 - ratio``.
+
+Step convention, step for step TensorFlow Model Optimization's (TFMOT 0.8:
+``prune_low_magnitude`` with ``PolynomialDecay`` and the ``UpdatePruningStep``
+callback). The counter ``step`` holds the number of training-mode calls so
+far: it starts at 0 (TFMOT's ``pruning_step`` once the callback has moved it
+from -1 to 0 at the start of training) and every training-mode call first adds
+1, then decides with the new value, so the ``n``-th training batch runs at step
+``n``, the first at step 1. The mask is recomputed at that step when
+``begin_step <= step <= end_step`` and ``(step - begin_step) % frequency == 0``
+(TFMOT's ``_should_prune_in_step``), and the call already computes with the new
+mask. After ``end_step`` the mask is frozen (TFMOT: outside the range, never
+pruned again). For ``begin_step=0, end_step=100, frequency=10`` the mask
+changes after batches 10, 20, ..., 100, and a ``64 x 32`` kernel is then
+24.4%, 43.9%, ..., 89.99% zeros. Why this convention: it is the reference
+implementation of the baseline the paper compares with, so a schedule written
+for TFMOT prunes here at the same batches to the same sparsities (checked
+against TFMOT 0.8.1 with tf_keras, SGD and Adam, also for ``begin_step >= 1``,
+``initial_sparsity > 0`` and off-grid ``end_step`` with ``prune_at_end_step=False``:
+identical masks after every batch and a bit-identical final kernel).
+
+Consequences, as in TFMOT: no training call runs at step 0, so with
+``begin_step=0`` the initial sparsity is never applied (the first update, at
+step ``frequency``, already goes to ``s(frequency)``); with ``begin_step >= 1``
+the call at step ``begin_step`` prunes to ``initial_sparsity``.
+
+One departure, on by default: ``prune_at_end_step=True`` also recomputes the
+mask at ``step = end_step`` so the final sparsity ``1 - ratio`` (the stored size
+the comparison is budgeted for) is reached exactly. It differs from TFMOT only
+when ``end_step - begin_step`` is not a multiple of ``frequency``, where TFMOT's
+last update falls before ``end_step`` and stops short of the final sparsity;
+``prune_at_end_step=False`` is TFMOT's rule for every schedule. (Before this
+convention, the first call ran at step 0 and every update landed one batch
+after TFMOT's; that convention has no option here: the code of the runs made
+with it is their recorded git commit.)
 
 Implemented natively for Keras 3 (TFMOT only supports legacy Keras 2). The
 step counter and mask update live in the layer's training-mode forward pass,
-so any training loop prunes correctly without a callback: ``step`` counts the
-layer's training-mode calls (0-based), i.e. training steps when each layer is
-applied once per step. The new mask keeps the ``k`` largest magnitudes of
-the *masked* kernel (``top_k``, exact count), so a pruned weight, being zero,
-is never revived.
+so any training loop prunes correctly without a callback, and ``step`` counts
+training steps when each layer is applied once per step. The new mask keeps
+the ``k = max(1, round((1 - s) size))`` largest magnitudes (TFMOT's ``k``) of
+the *masked* kernel (exact count, ties broken by position, where TFMOT keeps
+every weight tied with the ``k``-th). A pruned weight never returns: it gets
+no gradient through ``W * mask``. (TFMOT re-zeroes pruned weights at every
+training call but ranks them after one optimizer step has moved them, so
+there one could in principle return.)
 
 Storage: ``stored_params`` counts the mask's nonzeros; with index overhead a
 CSR layout adds one 32-bit column index per nonzero and ``m + 1`` row
-pointers. Saved files hold only the surviving values and their flat indices.
+pointers. Saved files hold only the surviving values, their flat indices and
+the counter (``pruning_step``, TFMOT's name and meaning); a file that holds
+the old counter (``step``, one less) is read as that plus one.
 
 Inference paths (``inference_path=``, for layers switched with
 :func:`deepthin.for_inference`): ``masked`` multiplies by ``W * mask``
@@ -44,6 +80,9 @@ from deepthin.methods.registry import register
 from deepthin.validation import check_choice
 
 INFERENCE_PATHS = ("sparse", "masked")
+#: Recorded with experiment results (see :mod:`deepthin.experiment.strategies`): the step
+#: convention the mask updates follow, TFMOT's (first training call at step 1).
+STEP_CONVENTION = "tfmot"
 
 
 def polynomial_sparsity(
@@ -61,7 +100,7 @@ class PruningMethod(WeightMethod):
     name = "pruning"
     option_defaults = {
         "begin_step": 0, "end_step": 1000, "frequency": 100, "initial_sparsity": 0.0,
-        "inference_path": "sparse",
+        "prune_at_end_step": True, "inference_path": "sparse",
     }
     dynamic_cache_keys = frozenset({"indices", "values"})  # the nonzero count changes on load
 
@@ -72,6 +111,11 @@ class PruningMethod(WeightMethod):
             raise ValueError(
                 f"pruning schedule begin_step={begin}, end_step={end}, frequency={freq} is "
                 "invalid; allowed: 0 <= begin_step < end_step and frequency >= 1"
+            )
+        if not isinstance(self.options["prune_at_end_step"], bool):
+            raise ValueError(
+                f"pruning prune_at_end_step={self.options['prune_at_end_step']!r} is invalid; "
+                "allowed: True, False"
             )
         check_choice("pruning inference_path", self.options["inference_path"], INFERENCE_PATHS)
         self.final_sparsity = 1.0 - self.ratio
@@ -87,9 +131,9 @@ class PruningMethod(WeightMethod):
         self.mask = layer.add_weight(
             name=f"{prefix}_mask", shape=self.shape, initializer="ones", trainable=False
         )
+        # training-mode calls so far: TFMOT's pruning_step after UpdatePruningStep set it to 0
         self.step = layer.add_weight(
-            name=f"{prefix}_step", shape=(), initializer=keras.initializers.Constant(-1),
-            dtype="int64", trainable=False,
+            name=f"{prefix}_step", shape=(), initializer="zeros", dtype="int64", trainable=False,
         )
         return [self.w, self.mask, self.step]
 
@@ -100,10 +144,21 @@ class PruningMethod(WeightMethod):
             step, o["begin_step"], o["end_step"], self.final_sparsity, o["initial_sparsity"]
         )
 
+    @property
+    def last_update_step(self) -> int:
+        """The step of the schedule's last mask update (``end_step`` unless it stops short)."""
+        begin, end, freq = (int(self.options[k]) for k in ("begin_step", "end_step", "frequency"))
+        if self.options["prune_at_end_step"]:
+            return end
+        return begin + (end - begin) // freq * freq
+
     def _mask_due(self, step: Any) -> Any:
+        """TFMOT's ``_should_prune_in_step``, plus ``end_step`` if ``prune_at_end_step``."""
         begin, end, freq = (int(self.options[k]) for k in ("begin_step", "end_step", "frequency"))
         in_range = ops.logical_and(step >= begin, step <= end)
-        on_turn = ops.logical_or(ops.equal((step - begin) % freq, 0), ops.equal(step, end))
+        on_turn = ops.equal((step - begin) % freq, 0)
+        if self.options["prune_at_end_step"]:
+            on_turn = ops.logical_or(on_turn, ops.equal(step, end))
         return ops.logical_and(in_range, on_turn)
 
     def _magnitude_mask(self, step: Any) -> Any:
@@ -118,7 +173,7 @@ class PruningMethod(WeightMethod):
         return ops.reshape(ops.cast(ranks < keep, "float32"), self.shape)
 
     def advance(self) -> None:
-        """One training step: bump the counter and tighten the mask if due."""
+        """One training call: count it, then tighten the mask if due at the new count."""
         step = self.step + 1
         self.step.assign(step)
         self.mask.assign(
@@ -163,9 +218,14 @@ class PruningMethod(WeightMethod):
         return int(np.count_nonzero(self.mask.numpy()))
 
     def ratio_note(self, tolerance: float) -> str:
-        step = int(self.step.numpy()) if self._variables else -1
-        if step < int(self.options["end_step"]):
+        step = int(self.step.numpy()) if self._variables else 0
+        last = self.last_update_step
+        if step < last:
             return f"pruning in progress: step {step} of end_step {self.options['end_step']}"
+        short = abs(self.achieved_ratio / self.target_ratio - 1.0) > tolerance
+        if last < int(self.options["end_step"]) and short:
+            return (f"schedule stops short of the final sparsity: last update at step {last} "
+                    "(prune_at_end_step=False)")
         return super().ratio_note(tolerance)
 
     def stored_params_with_index(self) -> int:
@@ -178,7 +238,7 @@ class PruningMethod(WeightMethod):
         kept = np.flatnonzero(flat_mask).astype(np.int32)
         store[f"{prefix}.values"] = self.w.numpy().reshape(-1)[kept]
         store[f"{prefix}.indices"] = kept
-        store[f"{prefix}.step"] = self.step.numpy()
+        store[f"{prefix}.pruning_step"] = self.step.numpy()
 
     def load_variables(self, store: Any, prefix: str) -> None:
         kept = np.asarray(store[f"{prefix}.indices"])
@@ -188,4 +248,7 @@ class PruningMethod(WeightMethod):
         mask[kept] = 1.0
         self.w.assign(values.reshape(self.shape))
         self.mask.assign(mask.reshape(self.shape))
-        self.step.assign(np.asarray(store[f"{prefix}.step"]))
+        if f"{prefix}.pruning_step" in store:
+            self.step.assign(np.asarray(store[f"{prefix}.pruning_step"]))
+        else:  # saved before the TFMOT convention: the counter was one less (-1 before training)
+            self.step.assign(np.asarray(store[f"{prefix}.step"]) + 1)

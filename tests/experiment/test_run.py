@@ -32,6 +32,10 @@ def test_tiny_preset_of_each_recipe_with_each_method_writes_results(cache_dir, t
         assert (path.parent / "model.keras").stat().st_size == results["size"]["model_file_bytes"]
         if results["method"] not in ("dense", "handtuned"):  # fairness (handtuned: test_strategies)
             assert results["size"]["stored_vs_target"] == pytest.approx(1.0, abs=0.02), path
+        if results["method"] == "pruning":  # the schedule in steps, under TFMOT's step convention
+            details = results["method_details"]
+            assert details["step_convention"] == "tfmot", path
+            assert 0 <= details["begin_step"] < details["end_step"] <= results["metrics"]["train_steps"]
     # running the sweep again skips every completed run, and leaves its directory as it was
     dense_dir = sweep / "synth" / "tfkaldi-tiny" / "dense"
     before = {p: p.read_bytes() for p in dense_dir.rglob("*") if p.is_file()}

@@ -36,7 +36,26 @@ def test_every_method_stores_within_two_percent_of_target(recipe, ratio):
 
 def test_pruning_schedule_spans_the_configured_fraction_of_training():
     options = Pruning(begin_fraction=0.1, end_fraction=0.6, updates=10).method_options(total_steps=1000)
-    assert options == {"begin_step": 100, "end_step": 599, "frequency": 49}
+    assert options == {"begin_step": 100, "end_step": 600, "frequency": 50}
+    details = Pruning(begin_fraction=0.1, end_fraction=0.6, updates=10).details(total_steps=1000)
+    assert details == {**options, "step_convention": "tfmot"}
+    # the committed CPU grids: 47 batches x 6 epochs, 39 x 15 (runs of 282 and 585 steps)
+    assert Pruning().method_options(282) == {"begin_step": 0, "end_step": 189, "frequency": 9}
+    assert Pruning().method_options(585) == {"begin_step": 0, "end_step": 400, "frequency": 20}
+
+
+def test_pruning_schedule_reaches_the_final_sparsity_within_the_run():
+    """By TFMOT's own rule (the ramp ends on the frequency grid) and at a step the run reaches."""
+    fractions = [(0.0, 0.7, 20), (0.1, 0.6, 10), (0.0, 1.0, 7), (0.3, 0.35, 50), (0.0, 0.01, 20)]
+    for begin, end, updates in fractions:
+        strategy = Pruning(begin_fraction=begin, end_fraction=end, updates=updates)
+        for total_steps in [1, 2, 7, 50, 282, 585, 1000, 12345]:
+            options = strategy.method_options(total_steps)
+            b, e, f = options["begin_step"], options["end_step"], options["frequency"]
+            assert 0 <= b < e <= total_steps and f >= 1 and (e - b) % f == 0, (options, total_steps)
+            span = max(1, int(end * total_steps) - b)
+            assert e > b + span - f  # within one frequency of end_fraction of the run
+            assert (e - b) // f >= min(updates, span)
 
 
 def test_bad_pruning_fractions_are_rejected():

@@ -26,10 +26,13 @@ def test_reaches_target_at_end_step_and_pruned_stay_zero():
     model = keras.Sequential([keras.Input((16,)), layer])
     model.compile(optimizer=keras.optimizers.Adam(0.05), loss="mse")
     matrix = layer.kernel_matrix
-    _train(model, 5)  # steps 0..4: mask updated at step 2 (s=0) only
-    assert int(matrix.step.numpy()) == 4
-    _train(model, 9)  # steps 5..13: updates at 6, 10 and end_step 13
+    assert int(matrix.step.numpy()) == 0
+    _train(model, 5)  # steps 1..5: mask updated at step 2 (s=0) only
+    assert int(matrix.step.numpy()) == 5
+    assert matrix.ratio_note(0.02) == "pruning in progress: step 5 of end_step 13"
+    _train(model, 8)  # steps 6..13: updates at 6, 10 and end_step 13
     assert int(matrix.step.numpy()) == 13
+    assert matrix.ratio_note(0.02) == ""
     kernel = matrix.kernel().numpy()
     assert np.count_nonzero(kernel) == matrix.stored_params() == round(0.1 * 16 * 32)
     pruned = kernel == 0
@@ -43,7 +46,7 @@ def test_intermediate_sparsity_follows_schedule():
     layer = CompressedDense(32, method="pruning", ratio=0.2, end_step=10, frequency=5, seed=0)
     model = keras.Sequential([keras.Input((16,)), layer])
     model.compile(optimizer="adam", loss="mse")
-    _train(model, 6)  # steps 0..5, last update at step 5
+    _train(model, 6)  # steps 1..6, last update at step 5
     expected = 1 - float(polynomial_sparsity(5, 0, 10, 0.8))
     assert layer.kernel_matrix.stored_params() == round(expected * 512)
 
@@ -51,3 +54,114 @@ def test_intermediate_sparsity_follows_schedule():
 def test_bad_schedule_is_rejected():
     with pytest.raises(ValueError, match="begin_step=5, end_step=5"):
         PruningMethod((8, 8), 0.5, begin_step=5, end_step=5)
+
+
+# ---------------------------------------------------------------- TFMOT's step convention
+#: TFMOT 0.8.1 (prune_low_magnitude, PolynomialDecay(initial_sparsity=0, final_sparsity=0.9,
+#: begin_step=0, end_step=100, frequency=10), UpdatePruningStep) on a 64 x 32 kernel: the batches
+#: after which the mask changes and the fraction of zero weights after each (issue 18).
+TFMOT_CHANGES = list(range(10, 101, 10))
+TFMOT_ZEROS = [0.244141, 0.438965, 0.591309, 0.705566, 0.787598, 0.842285, 0.875488, 0.892578,
+               0.898926, 0.899902]
+
+
+def _zeros_after_each_batch(batches=120, **options):
+    """The issue's setup: one 64 -> 32 layer without bias, MSE, SGD 0.1, batches of 16 in order.
+
+    Returns the batches after which the mask changed, the zero fraction after each of them
+    (6 decimals), the zero fraction after every batch (index 0: before training) and the model.
+    """
+    rng = np.random.default_rng(0)
+    layer = CompressedDense(32, method="pruning", ratio=0.1, use_bias=False, seed=0, **options)
+    model = keras.Sequential([keras.Input((64,)), layer])
+    model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
+    matrix = layer.kernel_matrix
+    zeros = [1.0 - float(matrix.mask.numpy().mean())]
+
+    class Record(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            zeros.append(1.0 - float(matrix.mask.numpy().mean()))
+
+    x = rng.normal(size=(batches * 16, 64)).astype("float32")
+    y = rng.normal(size=(batches * 16, 32)).astype("float32")
+    model.fit(x, y, batch_size=16, epochs=1, shuffle=False, verbose=0, callbacks=[Record()])
+    assert len(zeros) == batches + 1 and int(matrix.step.numpy()) == batches
+    changes = [n for n in range(1, batches + 1) if zeros[n] != zeros[n - 1]]
+    return changes, [round(zeros[n], 6) for n in changes], zeros, model
+
+
+def test_mask_changes_after_the_same_batches_as_tfmot():
+    """The n-th training batch runs at step n: updates after batches 10, 20, ..., 100, none after."""
+    changes, zeros, _, _ = _zeros_after_each_batch(begin_step=0, end_step=100, frequency=10)
+    assert changes == TFMOT_CHANGES
+    assert zeros == TFMOT_ZEROS
+
+
+def test_initial_sparsity_is_never_applied_when_begin_step_is_zero():
+    """As in TFMOT: no training call runs at step 0; the first update (step 10) goes to s(10)."""
+    changes, zeros, _, _ = _zeros_after_each_batch(
+        40, begin_step=0, end_step=100, frequency=10, initial_sparsity=0.5
+    )
+    assert changes == [10, 20, 30, 40]
+    assert zeros[:2] == [0.608398, 0.695312]
+
+
+def test_initial_sparsity_is_applied_at_a_positive_begin_step():
+    changes, zeros, _, _ = _zeros_after_each_batch(
+        20, begin_step=5, end_step=105, frequency=10, initial_sparsity=0.5
+    )
+    assert changes == [5, 15]
+    assert zeros[0] == 0.5
+
+
+@pytest.mark.parametrize("at_end, changes", [(True, [5, 10, 13]), (False, [5, 10])])
+def test_prune_at_end_step_only_adds_end_step_off_the_frequency_grid(at_end, changes):
+    got, zeros, _, model = _zeros_after_each_batch(
+        20, begin_step=0, end_step=13, frequency=5, prune_at_end_step=at_end
+    )
+    assert got == changes
+    matrix = model.layers[0].kernel_matrix
+    if at_end:  # the final sparsity exactly
+        assert zeros[-1] == 0.899902 and matrix.ratio_note(0.02) == ""
+    else:  # TFMOT's rule: the last update (step 10) stops short of it
+        assert zeros[-1] == pytest.approx(float(polynomial_sparsity(10, 0, 13, 0.9)), abs=1e-3)
+        assert zeros[-1] < 0.89 and matrix.last_update_step == 10
+        assert matrix.ratio_note(0.02).startswith("schedule stops short of the final sparsity")
+
+
+def test_saved_counter_resumes_the_schedule(tmp_path):
+    """Saved after 25 batches and trained on, a model prunes as one never saved."""
+    _, _, uninterrupted, _ = _zeros_after_each_batch(40, begin_step=0, end_step=100, frequency=10)
+    _, _, first, model = _zeros_after_each_batch(25, begin_step=0, end_step=100, frequency=10)
+    assert first[25] == uninterrupted[25]
+    model.save(tmp_path / "m.keras")
+    loaded = keras.models.load_model(tmp_path / "m.keras")
+    matrix = loaded.layers[0].kernel_matrix
+    assert int(matrix.step.numpy()) == 25
+    loaded.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
+    x = np.random.default_rng(1).normal(size=(15 * 16, 64)).astype("float32")
+    loaded.fit(x, x[:, :32], batch_size=16, epochs=1, shuffle=False, verbose=0)
+    assert int(matrix.step.numpy()) == 40
+    assert 1.0 - float(matrix.mask.numpy().mean()) == pytest.approx(uninterrupted[40])
+
+
+def test_file_with_the_old_counter_loads_one_step_on():
+    """Files saved before the TFMOT convention hold ``step`` = training calls - 1."""
+    matrix = PruningMethod((4, 4), 0.25)
+    matrix.build(keras.layers.Layer(), "kernel", seed=0)
+    kept = np.array([0, 5, 10, 15], dtype=np.int32)
+    values = np.array([1.0, 2.0, 3.0, 4.0], dtype="float32")
+    old = {"kernel.values": values, "kernel.indices": kept, "kernel.step": np.int64(6)}
+    matrix.load_variables(old, "kernel")
+    assert int(matrix.step.numpy()) == 7
+    np.testing.assert_array_equal(matrix.kernel().numpy().reshape(-1)[kept], values)
+    store = {}
+    matrix.save_variables(store, "kernel")
+    assert int(store["kernel.pruning_step"]) == 7 and "kernel.step" not in store
+    matrix.load_variables({**store, "kernel.pruning_step": np.int64(3)}, "kernel")
+    assert int(matrix.step.numpy()) == 3
+
+
+def test_prune_at_end_step_must_be_a_bool():
+    with pytest.raises(ValueError, match="prune_at_end_step='no' is invalid; allowed: True, False"):
+        PruningMethod((8, 8), 0.5, prune_at_end_step="no")
