@@ -27,6 +27,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from deepthin.data import VOCAB, FeatureConfig, extract_features, make_dataset
+from deepthin.experiment.decoders import lexicon_decoder
 from deepthin.experiment.evaluate import recognition_metrics, size_metrics, speed_metrics
 from deepthin.experiment.provenance import git_commit, package_versions
 from deepthin.experiment.trainer import Trainer, TrainerConfig
@@ -129,6 +130,7 @@ def run(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
     tf.config.experimental.enable_op_determinism()
 
     corpus = instantiate(cfg.data).load()
+    decoder = lexicon_decoder(cfg.eval, corpus, VOCAB)  # a bad lexicon or LM fails before training
     features = FeatureConfig(**cfg.model.features)
     examples = extract_features(corpus, features, cache_dir=cfg.cache_dir)
     batch_size = int(cfg.batch_size)
@@ -154,7 +156,7 @@ def run(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
         model, train_batches, dev, steps_per_epoch, out_dir, eligible=within_budget
     )
     started = time.perf_counter()
-    metrics = recognition_metrics(model, test, VOCAB, int(cfg.eval.beam_width))
+    metrics = recognition_metrics(model, test, VOCAB, decoder)
     frame_seconds = features.hop_ms / 1000
     deployed = for_inference(model)  # each method's fast inference path, as it would be deployed
     metrics.update(speed_metrics(deployed, examples["test"], frame_seconds, int(cfg.eval.latency_repeats)))
@@ -184,8 +186,9 @@ def run(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
 
 def summary_line(results: dict[str, Any]) -> str:
     m, s = results["metrics"], results["size"]
-    return (f"{results['model']}/{results['method']} ratio={results['ratio']}: WER {m['wer_greedy']:.3f} "
-            f"(beam {m['wer_beam']:.3f}), CER {m['cer_greedy']:.3f}, test loss {m['test_loss']:.2f}, "
+    return (f"{results['model']}/{results['method']} ratio={results['ratio']}: WER {m['wer_lexicon']:.3f} "
+            f"(greedy {m['wer_greedy']:.3f}), CER {m['cer_lexicon']:.3f} (greedy {m['cer_greedy']:.3f}), "
+            f"test loss {m['test_loss']:.2f}, "
             f"stored {s['stored_params']} params ({s['stored_vs_target']:.3f} of target), "
             f"train {m['train_seconds']:.0f}s")
 

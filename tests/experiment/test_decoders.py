@@ -134,3 +134,26 @@ def test_beam_width_must_be_positive():
     with pytest.raises(ValueError, match="eval.beam_width=0; allowed: an integer >= 1"):
         LexiconCTCDecoder(DIGITS, VOCAB, beam_width=0)
 
+
+@pytest.mark.parametrize(
+    "setting, content, message",
+    [
+        ("eval.lexicon", None, "lexicon file not found: {path}"),
+        ("eval.lexicon", "\n", "lexicon file {path} has no words; allowed: one word per line"),
+        ("eval.lexicon", "one\ncafé\n", "lexicon file {path}: word 'café' has characters 'é' outside the "
+                                        "vocabulary; allowed: characters of abcdefghijklmnopqrstuvwxyz'"),
+        ("eval.lm", None, "language model file not found or unreadable: {path}"),
+        ("eval.lm", "not a model\n", "language model file {path} is not an n-gram model"),
+    ],
+)
+def test_bad_lexicon_or_lm_stops_the_run_with_one_line_and_status_2(setting, content, message, tmp_path,
+                                                                     cache_dir, deepthin_run, tiny):
+    path = tmp_path / "given.txt"
+    if content is not None:
+        path.write_text(content)
+    proc = deepthin_run([f"{setting}={path}", f"hydra.run.dir={tmp_path / 'run'}", *tiny], cache_dir,
+                        timeout=300)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    lines = proc.stderr.strip().splitlines()
+    assert lines[-1].startswith("deepthin-run: error: ") and message.format(path=path) in lines[-1], lines
+    assert "Traceback" not in proc.stderr and not (tmp_path / "run" / "checkpoint" / "state.json").exists()
