@@ -83,10 +83,12 @@ def spellings(words: Sequence[str], vocab: CharVocab, source: str) -> dict[str, 
     spelled = {}
     for word in words:
         bad = sorted({c for c in word if c not in allowed})
-        if bad or not word:
+        if bad:
             raise ValueError(f"lexicon {source}: word {word!r} has characters {''.join(bad)!r} outside the "
                              f"vocabulary; allowed: characters of {allowed}")
         spelled[word] = [*vocab.encode(word).tolist(), boundary]
+    if not spelled:
+        raise ValueError(f"lexicon {source} has no words; allowed: a word list (eval.lexicon=PATH)")
     return spelled
 
 

@@ -115,6 +115,8 @@ def test_a_word_outside_the_vocabulary_names_the_word_and_the_source():
                                          "vocabulary; allowed: characters of abcdefghijklmnopqrstuvwxyz'$"):
         spellings(["one", "café"], VOCAB, "file w.txt")
     assert spellings(["don't"], VOCAB, "x")["don't"] == [3, 14, 13, 27, 19, 26]  # the boundary ends it
+    with pytest.raises(ValueError, match="lexicon of corpus kaldi has no words; allowed: a word list"):
+        spellings([], VOCAB, "of corpus kaldi")  # e.g. a corpus without training transcripts
 
 
 def test_unreadable_language_models_name_the_file(tmp_path):
