@@ -65,7 +65,8 @@ def test_runs_csv_has_every_complete_run(report):
         same = (runs["method"] == r["method"]) & (runs["ratio"] == r["ratio"]) & (runs["seed"] == r["seed"])
         row = runs[same]
         assert len(row) == 1
-        assert row["wer_greedy"].item() == pytest.approx(r["metrics"]["wer_greedy"])
+        for metric in ("wer_greedy", "cer_greedy", "wer_lexicon", "cer_lexicon"):
+            assert row[metric].item() == pytest.approx(r["metrics"][metric])
         assert row["stored_params"].item() == r["size"]["stored_params"]
         assert row["epochs"].item() == 1
 
@@ -82,9 +83,9 @@ def improvement_over_lowrank(report: Path, metric: str) -> float:
 def test_relative_improvement_matches_the_results_files(report):
     table = pd.read_csv(report / "relative_improvement.csv")
     assert table["baseline"].tolist() == ["lowrank"]
-    expected = improvement_over_lowrank(report, "wer_greedy")
+    expected = improvement_over_lowrank(report, "wer_lexicon")
     row = table.iloc[0]
-    assert row["metric"] == "wer_greedy" and row["n_ratios"] == 2
+    assert row["metric"] == "wer_lexicon" and row["n_ratios"] == 2
     assert row["relative_improvement"] == pytest.approx(expected)
     assert row["paper"] == pytest.approx(0.60)
     markdown = (report / "relative_improvement.md").read_text()
@@ -103,14 +104,14 @@ def test_cer_table_compares_the_same_runs_on_cer(report):
 
 def test_saturated_wer_is_said_plainly():
     runs = pd.DataFrame({"method": ["deepthin", "lowrank", "pruning", "dense"], "ratio": [0.01] * 3 + [1.0],
-                         "wer_greedy": [0.99, 1.0, 0.6, 0.5], "cer_greedy": [0.7, 0.8, 0.3, 0.2]})
+                         "wer_lexicon": [0.99, 1.0, 0.6, 0.5], "cer_greedy": [0.7, 0.8, 0.3, 0.2]})
     note = report_cli.saturation_note(("synth", "tfkaldi", "cpu"), runs)
     assert note is not None and "2 of 3 compressed (method, ratio) points" in note
     assert note.endswith("the CER table below still does.")
     runs["cer_greedy"] = [1.0, 0.97, 0.3, 0.2]
     note = report_cli.saturation_note(("synth", "tfkaldi", "cpu"), runs)
     assert "neither can CER (2 of 3 points >= 0.95)" in note
-    runs["wer_greedy"] = [0.5, 1.0, 0.6, 0.5]
+    runs["wer_lexicon"] = [0.5, 1.0, 0.6, 0.5]
     assert report_cli.saturation_note(("synth", "tfkaldi", "cpu"), runs) is None
 
 
@@ -148,7 +149,7 @@ def test_report_states_paper_numbers_commands_machine_and_date(report):
     assert "deepthin-run -m '+experiment=[cpu_tfkaldi_synth,dense]'" in text
     assert "method=dense ratio=1.0 seed=0,1" in text
     assert f"deepthin-report --results {report}" in text
-    assert "**tfkaldi-tiny on synth**, WER (greedy): ours " in text
+    assert "**tfkaldi-tiny on synth**, WER (lexicon): ours " in text
     assert "**tfkaldi-tiny on synth**, CER: ours " in text
     assert "ratios 0.005, 0.01, 0.02, 0.1 not run; 2 seed(s) instead of 3" in text
     assert "methods not run: hashednet, pruning, handtuned" in text
@@ -202,7 +203,8 @@ def test_results_table_gives_seed_means_with_dense_first(report):
     assert table["seeds"].tolist() == [2] * 5
     deepthin = runs[(runs["method"] == "deepthin") & (runs["ratio"] == 0.2)]
     row = table[(table["method"] == "deepthin") & (table["ratio"] == 0.2)].iloc[0]
-    assert row["CER"] == pytest.approx(deepthin["cer_greedy"].mean())
+    assert row["WER (lexicon)"] == pytest.approx(deepthin["wer_lexicon"].mean())
+    assert row["CER (greedy)"] == pytest.approx(deepthin["cer_greedy"].mean())
     assert row["stored params"] == round(deepthin["stored_params"].mean())
     assert "## Results per setting (means over seeds)" in (report / "REPORT.md").read_text()
 
@@ -215,3 +217,18 @@ def test_report_builds_before_any_dense_run_finished(tiny_sweep, tmp_path):
     assert written["report"].exists()
     assert (root / "figures/synth_tfkaldi-tiny_latency_vs_ratio.png").stat().st_size > 10_000
     assert "dense" not in set(pd.read_csv(root / "runs.csv")["method"])
+
+
+def test_runs_from_before_the_lexicon_decoder_fail_in_one_line(tmp_path, capsys):
+    run = tmp_path / "synth/tfkaldi-cpu/dense/ratio=1.0/seed=0"
+    run.mkdir(parents=True)
+    old = {"data": "synth", "model": "tfkaldi", "preset": "cpu", "method": "dense", "ratio": 1.0, "seed": 0,
+           "metrics": {"wer_greedy": 1.0, "wer_beam": 3.7, "cer_greedy": 0.9, "test_loss": 80.0},
+           "complete": True}
+    (run / "results.json").write_text(json.dumps(old))
+    with pytest.raises(SystemExit) as stop:
+        report_cli.main(["--results", str(tmp_path)])
+    assert stop.value.code == 2 and not (tmp_path / "runs.csv").exists()
+    assert capsys.readouterr().err == (
+        f"deepthin-report: error: no run under {tmp_path} has wer_lexicon (written before that metric "
+        "existed); allowed: results.json of this deepthin-run (re-run those runs)\n")

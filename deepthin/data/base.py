@@ -44,14 +44,26 @@ class Utterance:
 
 @dataclass
 class Corpus:
-    """Utterances by split; the keys are always exactly "train", "dev", "test" (a split may be empty)."""
+    """Utterances by split; the keys are always exactly "train", "dev", "test" (a split may be empty).
+
+    ``lexicon``: the corpus's own word list when it has one (synth's words.txt, FSDD's digits).
+    """
 
     name: str
     splits: dict[str, list[Utterance]] = field(default_factory=dict)
+    lexicon: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if set(self.splits) != set(SPLITS):
             raise ValueError(f"corpus {self.name!r}: splits {sorted(self.splits)}; must be exactly {SPLITS}")
+
+    def words(self) -> list[str]:
+        """The words a lexicon decoder may output: the corpus's word list, else its training words.
+
+        Training transcripts only, never dev or test: a lexicon built from the test
+        transcripts would hand the decoder the answers.
+        """
+        return list(self.lexicon) or sorted({w for u in self.splits["train"] for w in u.text.split()})
 
     def summary(self) -> pd.DataFrame:
         """Utterances, hours and speakers per split, plus a total row (what `deepthin-data` prints)."""
@@ -179,7 +191,7 @@ def check_audio(path: str | Path, problems: Problems, sample_rate: int = SAMPLE_
     return info.frames / info.samplerate
 
 
-def read_manifest(path: Path, name: str) -> Corpus | None:
+def read_manifest(path: Path, name: str, lexicon: list[str] | None = None) -> Corpus | None:
     """Corpus of a cache manifest (audio paths relative to it); None when any audio file is gone."""
     info = json.loads(path.read_text())
     splits = {
@@ -197,7 +209,7 @@ def read_manifest(path: Path, name: str) -> Corpus | None:
     }
     if not all(Path(u.audio).is_file() for s in SPLITS for u in splits[s]):
         return None
-    return Corpus(name=name, splits=splits)
+    return Corpus(name=name, splits=splits, lexicon=list(lexicon or []))
 
 
 def split_map(splits: Mapping | None, default: Mapping) -> dict[str, list[str]]:

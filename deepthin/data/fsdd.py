@@ -100,11 +100,11 @@ class FSDDCorpus:
             {**self.config, "root": str(root.resolve()), "files": listing}
         )
         manifest = directory / "manifest.json"
-        if manifest.is_file() and (corpus := read_manifest(manifest, "fsdd")) is not None:
+        if manifest.is_file() and (corpus := read_manifest(manifest, "fsdd", list(DIGITS))) is not None:
             return corpus
         shutil.rmtree(directory, ignore_errors=True)
         self._build(root, files, directory)
-        corpus = read_manifest(manifest, "fsdd")
+        corpus = read_manifest(manifest, "fsdd", list(DIGITS))
         assert corpus is not None
         return corpus
 

@@ -157,14 +157,14 @@ class SynthCorpus:
         """The corpus from cache, generating it first when this configuration has none."""
         manifest = self.directory / "manifest.json"
         if manifest.is_file():
-            corpus = read_manifest(manifest, "synth")
+            corpus = read_manifest(manifest, "synth", load_words())
             if corpus is not None:
                 log.info("synth: reusing %s", self.directory)
                 return corpus
             log.warning("synth: cache %s has missing files; regenerating", self.directory)
             shutil.rmtree(self.directory, ignore_errors=True)
         self._generate()
-        corpus = read_manifest(manifest, "synth")
+        corpus = read_manifest(manifest, "synth", load_words())
         assert corpus is not None
         return corpus
 

@@ -38,13 +38,12 @@ def min_ctc_frames(labels: Sequence[int]) -> int:
     return len(labels) + repeats
 
 
-def decode(logits: Any, lengths: Any, blank: int, beam_width: int = 0) -> list[list[int]]:
-    """Best label sequence per utterance: greedy when ``beam_width`` is 0, else beam search."""
-    strategy = "beam_search" if beam_width else "greedy"
-    options = {"beam_width": beam_width} if beam_width else {}
-    decoded, _ = ops.ctc_decode(
-        logits, lengths, strategy=strategy, mask_index=blank, merge_repeated=True, **options
-    )
+def decode(logits: Any, lengths: Any, blank: int) -> list[list[int]]:
+    """Best path per utterance (greedy): each frame's likeliest label, repeats merged, blanks dropped.
+
+    Word-level decoding is :mod:`deepthin.experiment.decoders`' lexicon search.
+    """
+    decoded, _ = ops.ctc_decode(logits, lengths, strategy="greedy", mask_index=blank, merge_repeated=True)
     best = np.asarray(decoded[0])
     return [[int(t) for t in row if t >= 0] for row in best]
 

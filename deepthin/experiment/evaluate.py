@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import statistics
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -14,16 +15,19 @@ import numpy as np
 import tensorflow as tf
 
 from deepthin.experiment.ctc import ctc_loss, decode, forward, model_inputs
+from deepthin.experiment.decoders import LexiconCTCDecoder
 from deepthin.export import save_for_inference
 from deepthin.report import model_stored_params, size_report
 from deepthin.timing import median_latency
 
 
 def recognition_metrics(
-    model: keras.Model, batches: tf.data.Dataset, vocab: Any, beam_width: int
+    model: keras.Model, batches: tf.data.Dataset, vocab: Any, lexicon: LexiconCTCDecoder
 ) -> dict[str, float]:
-    """Test CTC loss, greedy / beam-search WER and CER, and how often greedy output is blank."""
-    losses, refs, greedy, beam = [], [], [], []
+    """Test CTC loss, WER and CER of greedy and of lexicon decoding, the lexicon search's wall time,
+    and how often greedy output is blank."""
+    losses, refs, greedy, lexical = [], [], [], []
+    lexicon_seconds = 0.0
     run = tf.function(lambda batch: forward(model, batch), reduce_retracing=True)
     for batch in batches:
         logits, lengths = run(batch)
@@ -31,10 +35,12 @@ def recognition_metrics(
         for labels, length in zip(batch["labels"].numpy(), batch["label_lengths"].numpy(), strict=True):
             refs.append(vocab.decode(labels[:length]))
         greedy += [vocab.decode(ids) for ids in decode(logits, lengths, vocab.blank)]
-        beam += [vocab.decode(ids) for ids in decode(logits, lengths, vocab.blank, beam_width)]
-    metrics = {"test_loss": float(np.mean(np.concatenate(losses))),
+        started = time.perf_counter()
+        lexical += lexicon(logits, lengths)
+        lexicon_seconds += time.perf_counter() - started
+    metrics = {"test_loss": float(np.mean(np.concatenate(losses))), "lexicon_decode_seconds": lexicon_seconds,
                "blank_fraction": blank_fraction(greedy)}
-    for name, hyps in (("greedy", greedy), ("beam", beam)):
+    for name, hyps in (("greedy", greedy), ("lexicon", lexical)):
         # jiwer rejects empty references; an empty hypothesis is a valid (all-deleted) answer
         metrics[f"wer_{name}"] = float(jiwer.wer(refs, hyps))
         metrics[f"cer_{name}"] = float(jiwer.cer(refs, hyps))

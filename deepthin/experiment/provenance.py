@@ -7,7 +7,7 @@ from importlib import metadata
 from pathlib import Path
 
 PACKAGES = ("deepthin", "tensorflow-cpu", "keras", "numpy", "hydra-core", "omegaconf", "jiwer",
-            "librosa", "pandas")
+            "flashlight-text", "librosa", "pandas")
 REPO = Path(__file__).resolve().parents[2]
 
 

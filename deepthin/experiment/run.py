@@ -27,6 +27,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from deepthin.data import VOCAB, FeatureConfig, extract_features, make_dataset
 from deepthin.experiment.ctc import feasible
+from deepthin.experiment.decoders import lexicon_decoder
 from deepthin.experiment.evaluate import is_trained, recognition_metrics, size_metrics, speed_metrics
 from deepthin.experiment.provenance import git_commit, package_versions
 from deepthin.experiment.trainer import Trainer, TrainerConfig
@@ -130,6 +131,7 @@ def run(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
     tf.config.experimental.enable_op_determinism()
 
     corpus = instantiate(cfg.data).load()
+    decoder = lexicon_decoder(cfg.eval, corpus, VOCAB)  # a bad lexicon or LM fails before training
     features = FeatureConfig(**cfg.model.features)
     examples = ctc_examples(extract_features(corpus, features, cache_dir=cfg.cache_dir), cfg)
     batch_size = int(cfg.batch_size)
@@ -158,7 +160,7 @@ def run(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
         model, train_batches, dev, steps_per_epoch, out_dir, eligible=within_budget
     )
     started = time.perf_counter()
-    metrics = recognition_metrics(model, test, VOCAB, int(cfg.eval.beam_width))
+    metrics = recognition_metrics(model, test, VOCAB, decoder)
     frame_seconds = features.hop_ms / 1000
     deployed = for_inference(model)  # each method's fast inference path, as it would be deployed
     metrics.update(speed_metrics(deployed, examples["test"], frame_seconds, int(cfg.eval.latency_repeats)))
@@ -205,8 +207,9 @@ def ctc_examples(examples: dict[str, list[Any]], cfg: DictConfig) -> dict[str, l
 
 def summary_line(results: dict[str, Any]) -> str:
     m, s = results["metrics"], results["size"]
-    line = (f"{results['model']}/{results['method']} ratio={results['ratio']}: WER {m['wer_greedy']:.3f} "
-            f"(beam {m['wer_beam']:.3f}), CER {m['cer_greedy']:.3f}, test loss {m['test_loss']:.2f}, "
+    line = (f"{results['model']}/{results['method']} ratio={results['ratio']}: WER {m['wer_lexicon']:.3f} "
+            f"(greedy {m['wer_greedy']:.3f}), CER {m['cer_lexicon']:.3f} (greedy {m['cer_greedy']:.3f}), "
+            f"test loss {m['test_loss']:.2f}, "
             f"stored {s['stored_params']} params ({s['stored_vs_target']:.3f} of target), "
             f"train {m['train_seconds']:.0f}s")
     if not results.get("trained", True):

@@ -40,6 +40,7 @@ def test_real_fsdd_takes_split(fsdd_takes):
     assert info.samplerate == 16000 and info.channels == 1 and abs(info.frames / 16000 - u.duration) < 1e-6
     lengths = Counter(len(u.text.split()) for u in c.splits["train"])
     assert set(lengths) == set(range(1, 8))
+    assert c.words() == list(DIGITS)  # the decoder's lexicon: the ten digit words
 
 
 def test_real_fsdd_speaker_split_is_disjoint(fsdd_root, tmp_path):

@@ -31,6 +31,8 @@ def test_layout_loads(libri):
     assert [u.speaker for u in c.splits["test"]] == ["61"]
     df = c.summary().set_index("split")
     assert df.loc["train", "speakers"] == 2 and df.loc["total", "utterances"] == 5
+    # the decoder's lexicon: the training transcripts' words only (dev/test words would leak answers)
+    assert c.words() == ["abbey", "end", "he", "little", "northanger", "said", "this", "work's"]
 
 
 def test_split_mapping_and_missing_subset(libri):

@@ -38,6 +38,7 @@ def test_tiny_corpus_content(tiny_synth):
             assert info.samplerate == 16000 and info.channels == 1
             assert abs(info.frames / 16000 - u.duration) < 1e-6
             assert Path(u.audio).is_relative_to(cache)
+    assert corpus.words() == load_words()  # the decoder's lexicon: the whole list, not just the drawn words
     total = corpus.summary().set_index("split").loc["total", "hours"]
     assert 0.006 <= total < 0.006 + 12 / 3600  # stops within one utterance of the target
 

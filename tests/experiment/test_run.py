@@ -5,8 +5,9 @@ import time
 import pytest
 
 METHODS = ["dense", "deepthin", "lowrank", "hashednet", "pruning", "handtuned"]
-METRICS = {"test_loss", "wer_greedy", "cer_greedy", "wer_beam", "cer_beam", "latency_per_audio_second",
-           "throughput_audio_seconds_per_second", "train_seconds", "train_steps", "dev_loss"}
+METRICS = {"test_loss", "wer_greedy", "cer_greedy", "wer_lexicon", "cer_lexicon", "lexicon_decode_seconds",
+           "latency_per_audio_second", "throughput_audio_seconds_per_second", "train_seconds", "train_steps",
+           "dev_loss"}
 SIZE = {"stored_params", "target_params", "stored_vs_target", "achieved_ratio", "model_file_bytes"}
 
 
@@ -53,7 +54,8 @@ def test_tiny_preset_of_each_recipe_with_each_method_writes_results(cache_dir, t
 
 def _metrics(path):
     m = json.loads(path.read_text())["metrics"]
-    return {k: m[k] for k in ("test_loss", "wer_greedy", "cer_greedy", "dev_loss", "train_steps")}
+    keys = ("test_loss", "wer_greedy", "cer_greedy", "wer_lexicon", "dev_loss", "train_steps")
+    return {k: m[k] for k in keys}
 
 
 def test_killed_run_resumes_and_matches_uninterrupted_run(cache_dir, tmp_path, deepthin_run, start_run, tiny):
@@ -81,7 +83,7 @@ def test_killed_run_resumes_and_matches_uninterrupted_run(cache_dir, tmp_path, d
     # decoding and step counts identical; losses equal up to float32 summation order
     # (the resumed process traces fresh graphs, which may fuse ops differently)
     assert resumed_metrics == pytest.approx(straight_metrics, rel=1e-5)
-    for key in ("wer_greedy", "cer_greedy", "train_steps"):
+    for key in ("wer_greedy", "cer_greedy", "wer_lexicon", "train_steps"):
         assert resumed_metrics[key] == straight_metrics[key]
 
 
