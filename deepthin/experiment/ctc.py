@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import tensorflow as tf
 from keras import ops
 
 MODEL_INPUTS = ("features", "feature_lengths")
@@ -18,8 +19,24 @@ def model_inputs(batch: dict[str, Any]) -> dict[str, Any]:
 def ctc_loss(batch: dict[str, Any], logits: Any, blank: int) -> Any:
     """Per-utterance CTC negative log-likelihood, ``[B]``."""
     return ops.ctc_loss(
-        batch["labels"], logits, batch["label_lengths"], batch["feature_lengths"], mask_index=blank
+        _any_length(batch["labels"]), _any_length(logits), batch["label_lengths"],
+        batch["feature_lengths"], mask_index=blank,
     )
+
+
+def _any_length(x: Any) -> Any:
+    """``x`` with its batch and time sizes left unknown to the graph (the values are untouched).
+
+    Inside ``tf.function``, TensorFlow's CTC loss runs a while loop whose body is a function named
+    after its code alone, so every graph that traces the loss shares one body. The first trace
+    records its concrete sizes on that body; a later graph with other sizes (the dev set's after the
+    training batches') then fails TensorFlow's MLIR shape check, which prints "'tfg.While' op body
+    function argument ... is not compatible" to stderr on every evaluation. With the sizes unknown,
+    every trace records the same shapes and the check passes.
+    """
+    if not tf.is_symbolic_tensor(x):
+        return x
+    return tf.compat.v1.placeholder_with_default(x, [None, None, *x.shape[2:]])
 
 
 def decode(logits: Any, lengths: Any, blank: int, beam_width: int = 0) -> list[list[int]]:

@@ -1,4 +1,5 @@
 import json
+import re
 import signal
 import time
 
@@ -7,6 +8,8 @@ import pytest
 METHODS = ["dense", "deepthin", "lowrank", "hashednet", "pruning", "handtuned"]
 METRICS = {"test_loss", "wer_greedy", "cer_greedy", "wer_beam", "cer_beam", "latency_per_audio_second",
            "throughput_audio_seconds_per_second", "train_seconds", "train_steps", "dev_loss"}
+#: A tqdm progress bar (corpus and feature building), e.g. "features synth:  38%|███▊  | 10/26 [00:27<00:25]".
+TQDM_BAR = re.compile(r"\|[^|]*\| *\d+/\d+")
 SIZE = {"stored_params", "target_params", "stored_vs_target", "achieved_ratio", "model_file_bytes"}
 
 
@@ -100,3 +103,16 @@ def test_bad_config_is_one_line_and_exit_status_2(override, message, tmp_path, d
     lines = proc.stderr.strip().splitlines()
     assert lines[-1].startswith("deepthin-run: error: ") and message in lines[-1], proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_run_prints_only_progress_epoch_lines_and_summary(cache_dir, tmp_path, deepthin_run, tiny):
+    """As a user sees it (no TF_CPP_MIN_LOG_LEVEL): nothing on stderr, e.g. no MLIR lines from evaluations."""
+    proc = deepthin_run([*tiny, "ratio=0.3", "trainer.progress=true", f"hydra.run.dir={tmp_path}"], cache_dir,
+                        unset=("TF_CPP_MIN_LOG_LEVEL",), timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert [line for line in re.split(r"[\r\n]+", proc.stderr) if line and not TQDM_BAR.search(line)] == []
+    lines = [line for line in proc.stdout.splitlines() if line.strip()]
+    epochs = [line for line in lines if re.match(r"epoch \d+/2: ", line)]
+    bars = [line for line in lines if "━" in line]  # Keras' progress bar
+    assert len(epochs) == 2 and lines[-1].startswith("tfkaldi/deepthin ratio=0.3: WER ")
+    assert len(lines) == len(epochs) + len(bars) + 1, lines
