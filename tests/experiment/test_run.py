@@ -105,6 +105,34 @@ def test_bad_config_is_one_line_and_exit_status_2(override, message, tmp_path, d
     assert "Traceback" not in proc.stderr
 
 
+@pytest.mark.parametrize("data, variable, label", [
+    ("fsdd", "FSDD_ROOT", "FSDD recordings"),
+    ("kaldi", "KALDI_DATA_ROOT", "Kaldi data root"),
+    ("librispeech", "LIBRISPEECH_ROOT", "LibriSpeech root"),
+])
+def test_data_without_root_is_one_line_exit_2_and_leaves_no_config(data, variable, label, tmp_path,
+                                                                      deepthin_run):
+    proc = deepthin_run([f"data={data}", f"hydra.run.dir={tmp_path}"], tmp_path, unset=(variable,),
+                        timeout=120)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    [line] = proc.stderr.strip().splitlines()
+    assert line.startswith(f"deepthin-run: error: {label} directory not set: give data.root=PATH or set "
+                           f"{variable}")
+    assert not (tmp_path / "checkpoint").exists()
+
+
+def test_corrected_command_runs_where_a_run_stopped_on_bad_input(tmp_path, deepthin_run, fsdd_sample):
+    run_dir = tmp_path / "run"
+    args = ["data=fsdd", "preset=tiny", "eval.latency_repeats=2", "eval.beam_width=4",
+            "trainer.progress=false", f"hydra.run.dir={run_dir}"]
+    wrong = deepthin_run([*args, f"data.root={tmp_path / 'nowhere'}"], tmp_path, timeout=120)
+    assert wrong.returncode == 2 and "FSDD recordings directory not found" in wrong.stderr
+    corrected = deepthin_run([*args, f"data.root={fsdd_sample}"], tmp_path, timeout=600)
+    assert corrected.returncode == 0, corrected.stderr[-3000:]
+    results = json.loads((run_dir / "results.json").read_text())
+    assert results["complete"] and results["config"]["data"]["root"] == str(fsdd_sample)
+
+
 def test_run_prints_only_progress_epoch_lines_and_summary(cache_dir, tmp_path, deepthin_run, tiny):
     """As a user sees it (no TF_CPP_MIN_LOG_LEVEL): nothing on stderr, e.g. no MLIR lines from evaluations."""
     proc = deepthin_run([*tiny, "ratio=0.3", "trainer.progress=true", f"hydra.run.dir={tmp_path}"], cache_dir,
