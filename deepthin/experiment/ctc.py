@@ -18,25 +18,25 @@ def model_inputs(batch: dict[str, Any]) -> dict[str, Any]:
 
 def ctc_loss(batch: dict[str, Any], logits: Any, blank: int) -> Any:
     """Per-utterance CTC negative log-likelihood, ``[B]``."""
-    return ops.ctc_loss(
-        _any_length(batch["labels"]), _any_length(logits), batch["label_lengths"],
-        batch["feature_lengths"], mask_index=blank,
+    labels, label_lengths, feature_lengths = (
+        _sizes_unknown(batch[key]) for key in ("labels", "label_lengths", "feature_lengths")
     )
+    return ops.ctc_loss(labels, _sizes_unknown(logits), label_lengths, feature_lengths, mask_index=blank)
 
 
-def _any_length(x: Any) -> Any:
+def _sizes_unknown(x: Any) -> Any:
     """``x`` with its batch and time sizes left unknown to the graph (the values are untouched).
 
     Inside ``tf.function``, TensorFlow's CTC loss runs a while loop whose body is a function named
     after its code alone, so every graph that traces the loss shares one body. The first trace
     records its concrete sizes on that body; a later graph with other sizes (the dev set's after the
-    training batches') then fails TensorFlow's MLIR shape check, which prints "'tfg.While' op body
-    function argument ... is not compatible" to stderr on every evaluation. With the sizes unknown,
-    every trace records the same shapes and the check passes.
+    training batches', or a last smaller batch) then fails TensorFlow's MLIR shape check, which
+    prints "'tfg.While' op body function argument ... is not compatible" to stderr on every
+    evaluation. With the sizes unknown, every trace records the same shapes and the check passes.
     """
     if not tf.is_symbolic_tensor(x):
         return x
-    return tf.compat.v1.placeholder_with_default(x, [None, None, *x.shape[2:]])
+    return tf.compat.v1.placeholder_with_default(x, [None] * min(x.shape.rank, 2) + x.shape[2:])
 
 
 def decode(logits: Any, lengths: Any, blank: int, beam_width: int = 0) -> list[list[int]]:
