@@ -20,8 +20,11 @@ run: install
 demo: install
 	$(PYTHON) scripts/demo.py
 
+# PYTEST_ARGS: extra pytest arguments, e.g. PYTEST_ARGS='-m fsdd_full' (what .ci/run's second phase runs).
+PYTEST_ARGS ?=
+
 test: install
-	$(PYTHON) -m pytest -q
+	$(PYTHON) -m pytest -q $(PYTEST_ARGS)
 
 lint:
 	ruff check .

@@ -7,7 +7,14 @@ in :mod:`deepthin.layers`, and :mod:`deepthin.handtuned`.
 import os
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")  # keep TensorFlow's start-up info off the console
+# TensorFlow's C++ log lines (notices such as oneDNN's DT_BOOL fallback, logged at ERROR level) are
+# noise to a user of this package; TF_CPP_MIN_LOG_LEVEL=0 brings them back.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+from deepthin._quiet import startup_notices_dropped  # noqa: E402
+
+with startup_notices_dropped():
+    import tensorflow  # noqa: E402, F401  (imported first, here, for its notices to be dropped)
 
 from deepthin.compress import compress  # noqa: E402
 from deepthin.inference import for_inference  # noqa: E402

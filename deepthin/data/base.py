@@ -140,6 +140,14 @@ def require_dir(path: str | Path, what: str) -> Path:
     return p
 
 
+def require_root(root: str | Path | None, what: str, how_to_give: str) -> Path:
+    """The directory of data a user brings. No default could name a folder on their machine, so an
+    unset root is a one-line error saying how to give it, never a guessed path."""
+    if root is None:
+        raise ValueError(f"{what} directory not set: {how_to_give}")
+    return require_dir(root, what)
+
+
 class Problems:
     """Bad-input policy of one load: raise at the first problem, or skip, count and warn once at the end."""
 
@@ -230,17 +238,18 @@ class DirectoryCorpus:
     """A corpus the user brings: source directories under `root`, named per split in config.
 
     Subclasses set `name` and `default_sources`, name things in errors with `root_label` and
-    `source_label`, and read one source directory in `read_source`; loading, the bad-input policy
-    and the split bookkeeping are shared here.
+    `source_label`, say how to give an unset root in `root_help`, and read one source directory in
+    `read_source`; loading, the bad-input policy and the split bookkeeping are shared here.
     """
 
     name: ClassVar[str]
     root_label: ClassVar[str]
+    root_help: ClassVar[str]  # how to give the root when it is not set
     default_sources: ClassVar[Mapping]
 
-    def __init__(self, root: str | Path, splits: Mapping | None = None, on_error: str = "raise",
+    def __init__(self, root: str | Path | None, splits: Mapping | None = None, on_error: str = "raise",
                  sample_rate: int = SAMPLE_RATE, cache_dir: str | Path | None = None) -> None:
-        self.root = Path(root).expanduser()
+        self.root = root
         self.sources = split_map(splits, self.default_sources)
         self.on_error = check_on_error(on_error)
         self.sample_rate = int(sample_rate)
@@ -253,7 +262,7 @@ class DirectoryCorpus:
 
     def load(self) -> Corpus:
         """Read every configured source; bad entries raise or are skipped per `on_error`."""
-        root = require_dir(self.root, self.root_label)
+        root = require_root(self.root, self.root_label, self.root_help)
         problems = Problems(self.name, self.on_error)
         splits: dict[str, list[Utterance]] = {s: [] for s in SPLITS}
         for split in SPLITS:

@@ -40,10 +40,7 @@ def _run(cfg: DictConfig) -> None:
         cause = e.__cause__ or e
         _fail(str(cause).splitlines()[0] if str(cause) else type(cause).__name__)
     except OmegaConfBaseException as e:
-        msg = str(e).splitlines()[0]
-        _fail(
-            f"{msg}; set it on the command line, e.g. data.root=PATH" if "Missing mandatory" in msg else msg
-        )
+        _fail(str(e).splitlines()[0])
     except (ValueError, FileNotFoundError, RuntimeError) as e:
         _fail(str(e).splitlines()[0])
     print(f"corpus: {corpus.name}")

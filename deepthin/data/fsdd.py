@@ -35,13 +35,17 @@ from .base import (
     default_cache_dir,
     log,
     read_manifest,
-    require_dir,
+    require_root,
 )
 
 VERSION = 1
 DIGITS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 SPLIT_KINDS = ("takes", "speakers")
 _NAME = re.compile(r"(\d)_([A-Za-z]+)_(\d+)\.wav")
+ROOT_HELP = (
+    "give data.root=PATH or set FSDD_ROOT to the recordings/ folder of the Free Spoken Digit Dataset "
+    "(get it with: git clone https://github.com/Jakobovski/free-spoken-digit-dataset)"
+)
 
 
 class FSDDCorpus:
@@ -49,7 +53,7 @@ class FSDDCorpus:
 
     def __init__(
         self,
-        root: str | Path,
+        root: str | Path | None,
         split: str = "takes",
         seed: int = 0,
         min_digits: int = 1,
@@ -68,7 +72,7 @@ class FSDDCorpus:
             raise ValueError(f"split={split!r}; allowed: {', '.join(SPLIT_KINDS)}")
         if not 1 <= min_digits <= max_digits:
             raise ValueError(f"min_digits={min_digits}, max_digits={max_digits}; need 1 <= min <= max")
-        self.root = Path(root).expanduser()
+        self.root = root
         self.on_error = check_on_error(on_error)
         self.config = {
             "version": VERSION,
@@ -89,7 +93,7 @@ class FSDDCorpus:
 
     def load(self) -> Corpus:
         """The corpus from cache, building it first when this configuration and directory have none."""
-        root = require_dir(self.root, "FSDD recordings")
+        root = require_root(self.root, "FSDD recordings", ROOT_HELP)
         files = sorted(p for p in root.iterdir() if p.suffix.lower() == ".wav")
         if not files:
             raise ValueError(f"fsdd: empty corpus, no .wav files in {root}")

@@ -35,6 +35,10 @@ class KaldiCorpus(DirectoryCorpus):
 
     name = "kaldi"
     root_label = "Kaldi data root"
+    root_help = (
+        "give data.root=PATH or set KALDI_DATA_ROOT to the folder holding your Kaldi data directories "
+        "(train/, dev/, test/ unless data.splits says otherwise)"
+    )
     default_sources = DEFAULT_DIRS
 
     def source_label(self, split: str, source: str) -> str:

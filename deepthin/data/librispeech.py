@@ -27,11 +27,15 @@ class LibriSpeechCorpus(DirectoryCorpus):
 
     name = "librispeech"
     root_label = "LibriSpeech root"
+    root_help = (
+        "give data.root=PATH or set LIBRISPEECH_ROOT to a folder holding LibriSpeech subsets such as "
+        "train-clean-100/, dev-clean/, test-clean/ (from https://www.openslr.org/12)"
+    )
     default_sources = DEFAULT_SUBSETS
 
     def __init__(
         self,
-        root: str | Path,
+        root: str | Path | None,
         splits: Mapping | None = None,
         on_error: str = "raise",
         sample_rate: int = SAMPLE_RATE,

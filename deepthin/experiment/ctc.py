@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+import tensorflow as tf
 from keras import ops
 
 MODEL_INPUTS = ("features", "feature_lengths")
@@ -29,7 +30,24 @@ def forward(model: Any, batch: dict[str, Any], training: bool = False) -> tuple[
 
 def ctc_loss(batch: dict[str, Any], logits: Any, lengths: Any, blank: int) -> Any:
     """Per-utterance CTC negative log-likelihood, ``[B]``."""
-    return ops.ctc_loss(batch["labels"], logits, batch["label_lengths"], lengths, mask_index=blank)
+    labels, label_lengths = (_sizes_unknown(batch[key]) for key in ("labels", "label_lengths"))
+    return ops.ctc_loss(labels, _sizes_unknown(logits), label_lengths, _sizes_unknown(lengths),
+                        mask_index=blank)
+
+
+def _sizes_unknown(x: Any) -> Any:
+    """``x`` with its batch and time sizes left unknown to the graph (the values are untouched).
+
+    Inside ``tf.function``, TensorFlow's CTC loss runs a while loop whose body is a function named
+    after its code alone, so every graph that traces the loss shares one body. The first trace
+    records its concrete sizes on that body; a later graph with other sizes (the dev set's after the
+    training batches', or a last smaller batch) then fails TensorFlow's MLIR shape check, which
+    prints "'tfg.While' op body function argument ... is not compatible" to stderr on every
+    evaluation. With the sizes unknown, every trace records the same shapes and the check passes.
+    """
+    if not tf.is_symbolic_tensor(x):
+        return x
+    return tf.compat.v1.placeholder_with_default(x, [None] * min(x.shape.rank, 2) + x.shape[2:])
 
 
 def min_ctc_frames(labels: Sequence[int]) -> int:

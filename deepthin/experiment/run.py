@@ -110,6 +110,17 @@ def check_same_experiment(saved: dict[str, Any], current: dict[str, Any], where:
         )
 
 
+def record_config(path: Path, config: dict[str, Any]) -> None:
+    """Record the config a run trains with, once, as training starts (a resumed run keeps its record).
+
+    Not before: a run that stops on bad input (a wrong ``data.root``, say) would leave a record that
+    makes the corrected command refuse this directory as holding "a different config".
+    """
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(config, indent=1))
+
+
 def run(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
     """One experiment, start to finish (or from its last checkpoint); returns the results."""
     run_started = time.perf_counter()
@@ -123,9 +134,6 @@ def run(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
     saved_config = out_dir / "checkpoint" / "config.json"
     if saved_config.exists():
         check_same_experiment(json.loads(saved_config.read_text()), config, out_dir)
-    else:
-        saved_config.parent.mkdir(parents=True, exist_ok=True)
-        saved_config.write_text(json.dumps(config, indent=1))
     ratio = check_ratio(cfg.ratio)
     keras.utils.set_random_seed(int(cfg.seed))
     tf.config.experimental.enable_op_determinism()
@@ -156,6 +164,7 @@ def run(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
     def within_budget(candidate: keras.Model) -> bool:
         return model_stored_params(candidate) <= target * (1 + RATIO_TOLERANCE)
 
+    record_config(saved_config, config)
     model, state = Trainer(trainer_config, VOCAB.blank).fit(
         model, train_batches, dev, steps_per_epoch, out_dir, eligible=within_budget
     )

@@ -1,21 +1,39 @@
-"""Fixtures of the data tests: the real FSDD directory, a tiny synth corpus, writers of tiny corpora."""
+"""Fixtures of the data tests: FSDD recordings, a tiny synth corpus, writers of tiny corpora."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
 
-FSDD = (Path(__file__).parents[2] / "../shared/data/fsdd/recordings").resolve()
+#: 60 real FSDD recordings shipped with the tests (see its README.md), so a fresh clone needs nothing else.
+FSDD_SAMPLE = Path(__file__).parent / "fsdd_sample"
+FSDD_FULL = "fsdd_full"
 
 
-@pytest.fixture(scope="session")
-def fsdd_root() -> Path:
-    if not FSDD.is_dir() or not any(FSDD.glob("*.wav")):
-        pytest.fail(f"FSDD recordings not found at {FSDD}: the data tests need the shared FSDD copy there")
-    return FSDD
+def _fsdd_source() -> tuple[str, Path]:
+    """Where the FSDD tests read recordings: the full set ``$FSDD_ROOT`` when set, else the sample."""
+    given = os.environ.get("FSDD_ROOT")
+    return ("FSDD_ROOT", Path(given).resolve()) if given else ("sample", FSDD_SAMPLE)
+
+
+@pytest.fixture(scope="session", params=[_fsdd_source()], ids=lambda source: f"fsdd={source[0]}")
+def fsdd_root(request) -> Path:
+    """FSDD recordings; the test id says which (``[fsdd=sample]`` or ``[fsdd=FSDD_ROOT]``)."""
+    name, root = request.param
+    if not root.is_dir() or not any(root.glob("*.wav")):
+        pytest.fail(f"{name}={root} holds no FSDD recordings (*.wav); allowed: FSDD's recordings/ folder")
+    return root
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that reads ``fsdd_root``, so CI can run exactly those again on the full FSDD."""
+    for item in items:
+        if "fsdd_root" in getattr(item, "fixturenames", ()):
+            item.add_marker(FSDD_FULL)
 
 
 @pytest.fixture(scope="session")

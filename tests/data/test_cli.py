@@ -1,9 +1,8 @@
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
-
-import pytest
 
 from deepthin.data.cli import available
 
@@ -12,12 +11,13 @@ from .conftest import write_kaldi
 ROOT = Path(__file__).parents[2]
 
 
-def _run(*args, cache):
-    env = {**os.environ, "DEEPTHIN_CACHE": str(cache), "TF_CPP_MIN_LOG_LEVEL": "3"}
+def _run(*args, cache, env=None):
+    """``deepthin-data ARGS``; FSDD_ROOT only when ``env`` gives it (no test reads FSDD unless told where)."""
+    inherited = {k: v for k, v in os.environ.items() if k != "FSDD_ROOT"}
     return subprocess.run(
         [sys.executable, "-m", "deepthin.data.cli", *args],
         cwd=ROOT,
-        env=env,
+        env={**inherited, "DEEPTHIN_CACHE": str(cache), "TF_CPP_MIN_LOG_LEVEL": "3", **(env or {})},
         capture_output=True,
         text=True,
         timeout=300,
@@ -55,10 +55,21 @@ def test_kaldi_summary_and_missing_root(tmp_path):
     assert "Kaldi data root directory not found" in bad.stderr
 
 
-@pytest.mark.usefixtures("fsdd_root")
-def test_fsdd_default_config_builds_real_corpus(tmp_path):
-    r = _run("data=fsdd", cache=tmp_path)
+def test_fsdd_default_root_is_fsdd_root_env(fsdd_root, tmp_path):
+    r = _run("data=fsdd", cache=tmp_path, env={"FSDD_ROOT": str(fsdd_root)})
     assert r.returncode == 0, r.stderr
     rows = {line.split()[0]: line.split()[1:] for line in r.stdout.splitlines()[2:]}
-    assert int(rows["total"][0]) > 500 and rows["total"][2] == "6"
-    assert list(tmp_path.glob("fsdd/*/manifest.json"))  # built into DEEPTHIN_CACHE, not the user cache
+    speakers = {p.name.split("_")[1] for p in fsdd_root.glob("*.wav")}
+    assert int(rows["total"][0]) > 0 and int(rows["total"][2]) == len(speakers)
+    manifests = list(tmp_path.glob("fsdd/*/manifest.json"))  # built into DEEPTHIN_CACHE, not the user cache
+    assert [json.loads(m.read_text())["root"] for m in manifests] == [str(fsdd_root)]
+
+
+def test_fsdd_without_root_says_how_to_get_it(tmp_path):
+    r = _run("data=fsdd", cache=tmp_path)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    [line] = r.stderr.strip().splitlines()
+    assert line.startswith(
+        "deepthin-data: error: FSDD recordings directory not set: give data.root=PATH or set FSDD_ROOT"
+    )
+    assert "https://github.com/Jakobovski/free-spoken-digit-dataset" in line

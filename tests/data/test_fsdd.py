@@ -1,6 +1,8 @@
 import logging
+import re
 import shutil
 from collections import Counter
+from pathlib import Path
 
 import pytest
 import soundfile as sf
@@ -8,7 +10,7 @@ import soundfile as sf
 from deepthin.data import SPLITS
 from deepthin.data.fsdd import DIGITS, FSDDCorpus
 
-from .conftest import write_audio
+from .conftest import FSDD_SAMPLE, write_audio
 
 
 @pytest.fixture(scope="module")
@@ -16,41 +18,48 @@ def fsdd_takes(fsdd_root, tmp_path_factory):
     return FSDDCorpus(root=fsdd_root, cache_dir=tmp_path_factory.mktemp("fsdd")).load()
 
 
-def _digit_count(utts):
-    return sum(len(u.text.split()) for u in utts)
+def _recordings(root):
+    """(speaker, take, digit word) of every recording, read from the file names (the test's own oracle)."""
+    names = (re.fullmatch(r"(\d)_([a-z]+)_(\d+)\.wav", p.name) for p in root.glob("*.wav"))
+    return [(m[2], int(m[3]), DIGITS[int(m[1])]) for m in names]
 
 
-def test_real_fsdd_takes_split(fsdd_takes):
-    c = fsdd_takes
-    # each recording used once: 6 speakers x 10 digits x (5 test takes | 5 dev takes | 40 train takes)
-    assert [_digit_count(c.splits[s]) for s in ("test", "dev", "train")] == [300, 300, 2400]
+def _digit_counts(utts):
+    """How often each (speaker, digit word) is spoken in ``utts``."""
+    return Counter((u.speaker, word) for u in utts for word in u.text.split())
+
+
+def _expected_takes_split(root):
+    """Digits each split must hold under split=takes: takes 0-4 test, 5-9 dev, the rest train."""
+    expected = {s: Counter() for s in SPLITS}
+    for speaker, take, word in _recordings(root):
+        split = "test" if take <= 4 else "dev" if take <= 9 else "train"
+        expected[split][speaker, word] += 1
+    return expected
+
+
+def test_takes_split_uses_each_recording_once_in_its_split(fsdd_root, fsdd_takes):
+    expected = _expected_takes_split(fsdd_root)
     for s in SPLITS:
-        assert {u.speaker for u in c.splits[s]} == {
-            "george",
-            "jackson",
-            "lucas",
-            "nicolas",
-            "theo",
-            "yweweler",
-        }
-        for u in c.splits[s]:
+        assert expected[s], f"{fsdd_root} has no recordings for {s}"
+        assert _digit_counts(fsdd_takes.splits[s]) == expected[s], s
+        for u in fsdd_takes.splits[s]:
             assert 1 <= len(u.text.split()) <= 7 and set(u.text.split()) <= set(DIGITS)
-    u = c.splits["test"][0]
+    u = fsdd_takes.splits["test"][0]
     info = sf.info(u.audio)
     assert info.samplerate == 16000 and info.channels == 1 and abs(info.frames / 16000 - u.duration) < 1e-6
-    lengths = Counter(len(u.text.split()) for u in c.splits["train"])
-    assert set(lengths) == set(range(1, 8))
-    assert c.words() == list(DIGITS)  # the decoder's lexicon: the ten digit words
+    assert fsdd_takes.words() == list(DIGITS)  # the decoder's lexicon: the ten digit words
 
 
-def test_real_fsdd_speaker_split_is_disjoint(fsdd_root, tmp_path):
+def test_speaker_split_is_disjoint(fsdd_root, tmp_path):
     c = FSDDCorpus(
         root=fsdd_root, split="speakers", test_speakers=["theo"], dev_speakers=["lucas"], cache_dir=tmp_path
     ).load()
     assert {u.speaker for u in c.splits["test"]} == {"theo"}
     assert {u.speaker for u in c.splits["dev"]} == {"lucas"}
     assert {"theo", "lucas"}.isdisjoint({u.speaker for u in c.splits["train"]})
-    assert _digit_count(c.splits["test"]) == 500
+    theo = sum(speaker == "theo" for speaker, _, _ in _recordings(fsdd_root))
+    assert sum(len(u.text.split()) for u in c.splits["test"]) == theo > 0
 
 
 def test_deterministic_from_seed(fsdd_root, fsdd_takes, tmp_path):
@@ -63,17 +72,18 @@ def test_deterministic_from_seed(fsdd_root, fsdd_takes, tmp_path):
 
 
 def test_cache_reused(fsdd_root, fsdd_takes, monkeypatch):
-    cache = __import__("pathlib").Path(fsdd_takes.splits["train"][0].audio).parents[3]
+    cache = Path(fsdd_takes.splits["train"][0].audio).parents[3]
     monkeypatch.setattr(FSDDCorpus, "_build", lambda *a: (_ for _ in ()).throw(AssertionError("rebuilt")))
     assert FSDDCorpus(root=fsdd_root, cache_dir=cache).load().splits == fsdd_takes.splits
 
 
 @pytest.fixture
-def small_fsdd(fsdd_root, tmp_path):
+def small_fsdd(tmp_path):
+    """Five good recordings of the sample (all of digit 0), for the bad-input tests to spoil."""
     d = tmp_path / "recordings"
     d.mkdir()
-    for name in ["0_theo_0.wav", "1_theo_7.wav", "2_theo_20.wav", "3_george_1.wav", "4_george_30.wav"]:
-        shutil.copy(fsdd_root / name, d / name)
+    for path in sorted(FSDD_SAMPLE.glob("*.wav"))[:5]:
+        shutil.copy(path, d / path.name)
     return d
 
 
@@ -101,19 +111,20 @@ def test_wrong_sample_rate_raises_naming_it(small_fsdd, tmp_path):
 
 
 def test_skip_counts_with_one_warning(small_fsdd, tmp_path, caplog):
+    good = len(list(small_fsdd.glob("*.wav")))
     (small_fsdd / "5_theo_9.wav").write_bytes(b"garbage")
     write_audio(small_fsdd / "6_theo_11.wav", sr=22050)
     with caplog.at_level(logging.WARNING, logger="deepthin.data"):
         c = FSDDCorpus(root=small_fsdd, on_error="skip", cache_dir=tmp_path).load()
     warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
     assert len(warnings) == 1 and "skipped 2 bad files" in warnings[0].getMessage()
-    assert sum(_digit_count(c.splits[s]) for s in SPLITS) == 5
+    assert sum(_digit_counts(c.splits[s]).total() for s in SPLITS) == good
 
 
-def test_bad_options(fsdd_root, tmp_path):
+def test_bad_options(tmp_path):
     with pytest.raises(ValueError, match="split='random'; allowed: takes, speakers"):
-        FSDDCorpus(root=fsdd_root, split="random")
+        FSDDCorpus(root=FSDD_SAMPLE, split="random")
     with pytest.raises(ValueError, match="on_error='ignore'"):
-        FSDDCorpus(root=fsdd_root, on_error="ignore")
+        FSDDCorpus(root=FSDD_SAMPLE, on_error="ignore")
     with pytest.raises(ValueError, match=r"speakers \['bob'\]"):
-        FSDDCorpus(root=fsdd_root, split="speakers", test_speakers=["bob"], cache_dir=tmp_path).load()
+        FSDDCorpus(root=FSDD_SAMPLE, split="speakers", test_speakers=["bob"], cache_dir=tmp_path).load()

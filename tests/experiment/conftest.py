@@ -18,8 +18,10 @@ def cache_dir(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("cache")
 
 
-def run_env(cache: Path) -> dict[str, str]:
-    return {**os.environ, "DEEPTHIN_CACHE": str(cache), "TF_CPP_MIN_LOG_LEVEL": "2"}
+def run_env(cache: Path, unset: tuple[str, ...] = ()) -> dict[str, str]:
+    """The test's environment for a run, without the variables named in ``unset``."""
+    env = {**os.environ, "DEEPTHIN_CACHE": str(cache), "TF_CPP_MIN_LOG_LEVEL": "2"}
+    return {key: value for key, value in env.items() if key not in unset}
 
 
 def run_command(args: list[str]) -> list[str]:
@@ -31,11 +33,18 @@ def run_command(args: list[str]) -> list[str]:
 def deepthin_run():
     """Run the real command line (as a user would) against a given cache."""
 
-    def invoke(args: list[str], cache: Path, **kwargs) -> subprocess.CompletedProcess:
-        return subprocess.run(run_command(args), cwd=REPO, env=run_env(cache), capture_output=True,
+    def invoke(args: list[str], cache: Path, unset: tuple[str, ...] = (),
+               **kwargs) -> subprocess.CompletedProcess:
+        return subprocess.run(run_command(args), cwd=REPO, env=run_env(cache, unset), capture_output=True,
                               text=True, **kwargs)
 
     return invoke
+
+
+@pytest.fixture
+def fsdd_sample() -> Path:
+    """The FSDD recordings shipped with the tests (tests/data/fsdd_sample/README.md)."""
+    return REPO / "tests" / "data" / "fsdd_sample"
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
 import json
+import re
 import signal
 import time
 
@@ -8,6 +9,8 @@ METHODS = ["dense", "deepthin", "lowrank", "hashednet", "pruning", "handtuned"]
 METRICS = {"test_loss", "wer_greedy", "cer_greedy", "wer_lexicon", "cer_lexicon", "lexicon_decode_seconds",
            "latency_per_audio_second", "throughput_audio_seconds_per_second", "train_seconds", "train_steps",
            "dev_loss"}
+#: A tqdm progress bar (corpus and feature building), e.g. "features synth:  38%|███▊  | 10/26 [00:27<00:25]".
+TQDM_BAR = re.compile(r"\|[^|]*\| *\d+/\d+")
 SIZE = {"stored_params", "target_params", "stored_vs_target", "achieved_ratio", "model_file_bytes"}
 
 
@@ -119,3 +122,44 @@ def test_nan_loss_stops_the_run_with_one_line_and_keeps_the_last_good_checkpoint
     assert "Traceback" not in proc.stderr
     assert not (run_dir / "results.json").exists()  # nothing is reported as a finished run
     assert not (run_dir / "checkpoint" / "last.keras").exists()  # no epoch finished: no checkpoint
+
+
+@pytest.mark.parametrize("data, variable, label", [
+    ("fsdd", "FSDD_ROOT", "FSDD recordings"),
+    ("kaldi", "KALDI_DATA_ROOT", "Kaldi data root"),
+    ("librispeech", "LIBRISPEECH_ROOT", "LibriSpeech root"),
+])
+def test_data_without_root_is_one_line_exit_2_and_leaves_no_config(data, variable, label, tmp_path,
+                                                                      deepthin_run):
+    proc = deepthin_run([f"data={data}", f"hydra.run.dir={tmp_path}"], tmp_path, unset=(variable,),
+                        timeout=120)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    [line] = proc.stderr.strip().splitlines()
+    assert line.startswith(f"deepthin-run: error: {label} directory not set: give data.root=PATH or set "
+                           f"{variable}")
+    assert not (tmp_path / "checkpoint").exists()
+
+
+def test_corrected_command_runs_where_a_run_stopped_on_bad_input(tmp_path, deepthin_run, fsdd_sample):
+    run_dir = tmp_path / "run"
+    args = ["data=fsdd", "preset=tiny", "eval.latency_repeats=2", "eval.beam_width=4",
+            "trainer.progress=false", f"hydra.run.dir={run_dir}"]
+    wrong = deepthin_run([*args, f"data.root={tmp_path / 'nowhere'}"], tmp_path, timeout=120)
+    assert wrong.returncode == 2 and "FSDD recordings directory not found" in wrong.stderr
+    corrected = deepthin_run([*args, f"data.root={fsdd_sample}"], tmp_path, timeout=600)
+    assert corrected.returncode == 0, corrected.stderr[-3000:]
+    results = json.loads((run_dir / "results.json").read_text())
+    assert results["complete"] and results["config"]["data"]["root"] == str(fsdd_sample)
+
+
+def test_run_prints_only_progress_epoch_lines_and_summary(cache_dir, tmp_path, deepthin_run, tiny):
+    """As a user sees it (no TF_CPP_MIN_LOG_LEVEL): nothing on stderr, e.g. no MLIR lines from evaluations."""
+    proc = deepthin_run([*tiny, "ratio=0.3", "trainer.progress=true", f"hydra.run.dir={tmp_path}"], cache_dir,
+                        unset=("TF_CPP_MIN_LOG_LEVEL",), timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert [line for line in re.split(r"[\r\n]+", proc.stderr) if line and not TQDM_BAR.search(line)] == []
+    lines = [line for line in proc.stdout.splitlines() if line.strip()]
+    epochs = [line for line in lines if re.match(r"epoch \d+/2: ", line)]
+    bars = [line for line in lines if "━" in line]  # Keras' progress bar
+    assert len(epochs) == 2 and lines[-1].startswith("tfkaldi/deepthin ratio=0.3: WER ")
+    assert len(lines) == len(epochs) + len(bars) + 1, lines
