@@ -63,7 +63,7 @@ sweep-paper-tfkaldi:
 sweep-paper-deepspeech:
 	$(call sweep,paper_deepspeech)
 
-# The committed CPU grid, ~2.2 h on 2 cores (measured costs in each conf/experiment/cpu_*.yaml).
+# The CPU grid (conf/experiment/cpu_*.yaml; costs to be re-measured with the current recipes).
 sweep-cpu: sweep-cpu-tfkaldi-synth sweep-cpu-tfkaldi-fsdd sweep-cpu-deepspeech-synth
 
 report:
