@@ -135,7 +135,7 @@ def run(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
     if saved_config.exists():
         check_same_experiment(json.loads(saved_config.read_text()), config, out_dir)
     state_path = out_dir / "checkpoint" / "state.json"
-    resumed_train_seconds = json.loads(state_path.read_text())["train_seconds"] if state_path.exists() else 0.
+    resumed_seconds = json.loads(state_path.read_text())["train_seconds"] if state_path.exists() else 0.0
 
     ratio = check_ratio(cfg.ratio)
     keras.utils.set_random_seed(int(cfg.seed))
@@ -183,7 +183,7 @@ def run(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
         "train_seconds": state.train_seconds, "eval_seconds": time.perf_counter() - started,
     })
     # a resumed run adds the training time of the processes before it (their start-up is not known)
-    metrics["wall_seconds"] = time.perf_counter() - run_started + resumed_train_seconds
+    metrics["wall_seconds"] = time.perf_counter() - run_started + resumed_seconds
     results = {
         "model": cfg.model.name, "preset": cfg.preset.name, "data": HydraConfig.get().runtime.choices.data,
         "method": strategy.name, "ratio": ratio, "seed": int(cfg.seed),
