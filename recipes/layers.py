@@ -37,7 +37,7 @@ class Splice(keras.layers.Layer):
 
     def call(self, frames: Any, lengths: Any) -> Any:
         batch, steps, dim = ops.shape(frames)[0], ops.shape(frames)[1], frames.shape[-1]
-        kept = (steps + self.stride - 1) // self.stride
+        kept = subsampled_lengths(steps, self.stride)
         centres = ops.arange(kept, dtype="int32") * self.stride
         offsets = ops.arange(-self.context, self.context + 1, dtype="int32")
         last = ops.maximum(ops.cast(lengths, "int32") - 1, 0)[:, None, None]

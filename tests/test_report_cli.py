@@ -168,6 +168,20 @@ def test_incomplete_runs_are_listed_not_counted(tiny_sweep, tmp_path):
     assert len(pd.read_csv(root / "runs.csv")) == 9
 
 
+def test_untrained_runs_stay_in_runs_csv_but_out_of_every_mean(tiny_sweep, tmp_path):
+    root = tmp_path / "results"
+    shutil.copytree(tiny_sweep, root)
+    plateau = root / "synth/tfkaldi-tiny/lowrank/ratio=0.2/seed=1/results.json"
+    results = json.loads(plateau.read_text())
+    plateau.write_text(json.dumps({**results, "trained": False}))
+    report_cli.build(root)
+    runs = pd.read_csv(root / "runs.csv")
+    assert len(runs) == 10 and runs["trained"].eq(False).sum() == 1   # listed, flagged
+    text = (root / "REPORT.md").read_text()
+    assert "| lowrank | 0.2 | 1 |" in text and "| lowrank | 0.05 | 2 |" in text   # seed means: 1 seed left
+    assert "or finished untrained" in text and "synth/tfkaldi-tiny/lowrank/ratio=0.2/seed=1" in text
+
+
 def test_ordering_says_where_it_differs_from_the_paper():
     key = ("synth", "tfkaldi", "cpu")
     summary = pd.DataFrame([

@@ -30,7 +30,7 @@ from deepthin.experiment.ctc import feasible
 from deepthin.experiment.decoders import lexicon_decoder
 from deepthin.experiment.evaluate import is_trained, recognition_metrics, size_metrics, speed_metrics
 from deepthin.experiment.provenance import git_commit, package_versions
-from deepthin.experiment.trainer import Trainer, TrainerConfig
+from deepthin.experiment.trainer import Trainer, TrainerConfig, saved_state
 from deepthin.inference import for_inference
 from deepthin.report import RATIO_TOLERANCE, model_stored_params
 from deepthin.validation import check_choice, check_ratio
@@ -134,8 +134,7 @@ def run(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
     saved_config = out_dir / "checkpoint" / "config.json"
     if saved_config.exists():
         check_same_experiment(json.loads(saved_config.read_text()), config, out_dir)
-    state_path = out_dir / "checkpoint" / "state.json"
-    resumed_seconds = json.loads(state_path.read_text())["train_seconds"] if state_path.exists() else 0.0
+    resumed_seconds = saved.train_seconds if (saved := saved_state(out_dir)) is not None else 0.0
 
     ratio = check_ratio(cfg.ratio)
     keras.utils.set_random_seed(int(cfg.seed))

@@ -122,8 +122,8 @@ class Trainer:
         ckpt = workdir / "checkpoint"
         ckpt.mkdir(parents=True, exist_ok=True)
         state_path = ckpt / "state.json"
-        if state_path.exists():
-            state = TrainState(**json.loads(state_path.read_text()))
+        if (saved := saved_state(workdir)) is not None:
+            state = saved
             model = keras.models.load_model(ckpt / "last.keras")
         else:
             state = TrainState()
@@ -165,6 +165,12 @@ class Trainer:
             state_path.write_text(json.dumps(asdict(state), indent=1))  # written last: commit point
         best = ckpt / ("best.keras" if state.best_epoch > 0 else "last.keras")
         return keras.models.load_model(best), state
+
+
+def saved_state(workdir: str | Path) -> TrainState | None:
+    """The state a killed run left in ``workdir`` (its last finished epoch), or None for a fresh run."""
+    path = Path(workdir) / "checkpoint" / "state.json"
+    return TrainState(**json.loads(path.read_text())) if path.exists() else None
 
 
 class TrainingDiverged(ValueError):
