@@ -168,8 +168,8 @@ def test_run_prints_only_progress_epoch_lines_and_summary(cache_dir, tmp_path, d
 def test_summary_line_says_when_a_run_did_not_train():
     from deepthin.experiment.run import summary_line
 
-    metrics = {"wer_lexicon": 1.0, "wer_greedy": 1.0, "cer_lexicon": 1.0, "cer_greedy": 1.0, "test_loss": 120.0,
-               "train_seconds": 10.0, "blank_fraction": 0.9}
+    metrics = {"wer_lexicon": 1.0, "wer_greedy": 1.0, "cer_lexicon": 1.0, "cer_greedy": 1.0,
+               "test_loss": 120.0, "train_seconds": 10.0, "blank_fraction": 0.9}
     results = {"model": "tfkaldi", "method": "dense", "ratio": 1.0, "metrics": metrics,
                "size": {"stored_params": 5, "stored_vs_target": 1.0}, "trained": False}
     assert summary_line(results).endswith("; NOT TRAINED: greedy output blank on 90% of test utterances")
