@@ -2,6 +2,7 @@
 
 from types import SimpleNamespace
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -45,6 +46,29 @@ def test_loss_in_a_graph_equals_the_eager_loss():
         eager = ctc_loss(batch, logits, batch["feature_lengths"], VOCAB.blank).numpy()
         assert eager.shape == (shape[0],) and np.isfinite(eager).all()
         np.testing.assert_allclose(traced(batch, logits).numpy(), eager, rtol=1e-5)
+
+
+def test_loss_and_gradient_equal_the_dense_label_ctc_of_keras():
+    """The sparse-label kernel computes the same loss and gradient as ``keras.ops.ctc_loss``, with
+    labels of different lengths in one batch (the padding must not count as labels)."""
+    rng = np.random.default_rng(2)
+    batch, logits = _batch(rng, 5, 40, 12)
+    batch["label_lengths"] = tf.constant([12, 1, 7, 12, 3], tf.int32)
+    batch["feature_lengths"] = tf.constant([40, 5, 33, 25, 9], tf.int32)
+    lengths = batch["feature_lengths"]
+
+    def loss_and_gradient(loss_fn):
+        with tf.GradientTape() as tape:
+            tape.watch(logits)
+            loss = loss_fn()
+            total = tf.reduce_sum(loss)
+        return loss.numpy(), tape.gradient(total, logits).numpy()
+
+    ours = loss_and_gradient(lambda: ctc_loss(batch, logits, lengths, VOCAB.blank))
+    keras_ = loss_and_gradient(lambda: keras.ops.ctc_loss(batch["labels"], logits, batch["label_lengths"],
+                                                          lengths, mask_index=VOCAB.blank))
+    np.testing.assert_allclose(ours[0], keras_[0], rtol=1e-5)
+    np.testing.assert_allclose(ours[1], keras_[1], atol=1e-4)
 
 
 def test_training_then_evaluation_graphs_of_other_sizes_print_no_mlir_errors(capfd):
