@@ -27,11 +27,12 @@ def build_model(
     n_hidden: int = 256,
     bidirectional: bool = True,
     dropout: float = 0.05,
+    spec_augment: dict[str, int] | None = None,
     width: int | None = None,
 ) -> keras.Model:
     """Uncompressed model; ``width`` overrides ``n_hidden`` (the hand-tuned baseline)."""
     units = width or n_hidden
-    inputs, x, lengths, mask = front_end(num_features, context, stride)
+    inputs, x, lengths, mask = front_end(num_features, context, stride, spec_augment)
     for i in (1, 2, 3):
         x = keras.layers.Dense(units, activation=clipped_relu, name=f"dense_{i}")(x)
         x = keras.layers.Dropout(dropout, name=f"dropout_{i}")(x)

@@ -33,11 +33,12 @@ def build_model(
     batch_norm_momentum: float = 0.9,
     batch_norm_mask: bool = True,
     dropout: float = 0.0,
+    spec_augment: dict[str, int] | None = None,
     width: int | None = None,
 ) -> keras.Model:
     """Uncompressed model; ``width`` overrides ``hidden_units`` (the hand-tuned baseline)."""
     units = width or hidden_units
-    inputs, x, lengths, mask = front_end(num_features, context, stride)
+    inputs, x, lengths, mask = front_end(num_features, context, stride, spec_augment)
     for i in range(1, hidden_layers + 1):
         x = keras.layers.Dense(units, use_bias=not batch_norm, name=f"hidden_{i}")(x)
         if batch_norm:

@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 
-from recipes.layers import Splice, SubsampledLengths
+from recipes.layers import SpecAugment, Splice, SubsampledLengths
 from recipes.presets import build
 
 
@@ -53,3 +53,25 @@ def test_masked_batch_norm_leaves_real_frames_unchanged_when_padding_is_added():
         np.testing.assert_allclose(np.asarray(outputs[1]["logits"])[i, :n],
                                    np.asarray(outputs[0]["logits"])[i, :n], rtol=1e-4, atol=1e-4)
     keras.backend.clear_session()
+
+
+def test_spec_augment_masks_whole_bands_and_spans_within_each_utterance_only_in_training():
+    frames, lengths = _padded([_utterance(80, dim=20), _utterance(30, dim=20, seed=1)], steps=80)
+    frames = (frames + 10.0 * (frames != 0)).astype("float32")  # no real value is 0 by chance
+    layer = SpecAugment(freq_masks=2, freq_width=5, time_masks=2, time_width=10, seed=0)
+    np.testing.assert_array_equal(np.asarray(layer(frames, lengths, training=False)), frames)
+    masked = np.asarray(layer(frames, lengths, training=True)) == 0
+    for i, length in enumerate(lengths):
+        real = masked[i, :length]
+        bands, spans = real.all(axis=0), real.all(axis=1)
+        assert np.array_equal(real, bands[None, :] | spans[:, None])  # nothing but whole bands and spans
+        assert 0 < bands.sum() <= 2 * 5 and spans.sum() <= 2 * min(10, length // 5)
+    assert masked[0, :80].all(axis=1).sum() > 0  # an 80-frame utterance gets a time mask
+
+
+def test_a_recipe_with_spec_augment_saves_and_loads(tmp_path):
+    masks = {"freq_masks": 1, "freq_width": 3, "time_masks": 1, "time_width": 4}
+    model = build("tfkaldi", "tiny", spec_augment=masks)
+    model.save(tmp_path / "m.keras")
+    loaded = keras.models.load_model(tmp_path / "m.keras")
+    assert loaded.get_layer("spec_augment").get_config() == model.get_layer("spec_augment").get_config()
