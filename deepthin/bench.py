@@ -282,9 +282,11 @@ def _train_main(args: argparse.Namespace, out: Path, log: Callable[[str], None])
         frame[key] = value
     frame.to_csv(out / "bench_train.csv", index=False)
     plot_train(frame, out / "bench_train.png")
-    print(f"\nTrain step time relative to dense (batch {args.train_batch} x {args.frames} frames, "
-          "trainer step: CTC, Adam), with dense's step ms and MiB:")
+    shape = f"batch {args.train_batch} x {args.frames} frames, trainer step: CTC, Adam"
+    print(f"\nTrain step CPU time relative to dense ({shape}); dense's wall ms, CPU ms and MiB:")
     print(train_table(frame))
+    print(f"\nTrain step wall time relative to dense ({shape}):")
+    print(train_table(frame, "relative_to_dense"))
     print("\nMemory a training step needs (MiB: weights + peak allocations of the step):")
     print(memory_table(frame))
     print(f"\nwrote {out}/bench_train.csv, {out}/bench_train.png")

@@ -9,8 +9,10 @@ recipe and preset, the dense model and every method at each ratio are
 built in one process and timed on the trainer's own compiled step (forward,
 CTC loss, backward, clipping, Adam: :meth:`Trainer.steps`) on one random
 batch, so the ratio to dense compares models under the same machine state.
-The median of a few steps after two warm-up steps (tracing, the
-optimizer's slots) is reported, with the memory training the model takes:
+The medians of a few steps' wall and CPU time (all the process's threads:
+the steadier measure on a shared machine, see
+:func:`~deepthin.timing.median_wall_and_cpu`) after two warm-up steps
+(tracing, the optimizer's slots) are reported, with the memory training the model takes:
 its weights plus the peak that TensorFlow's CPU allocator reaches during
 the steps above what the process held before the optimizer existed (the
 BFC allocator's statistics: the only ones TensorFlow keeps on the CPU).
@@ -32,7 +34,7 @@ from deepthin.compress import compress
 from deepthin.data import VOCAB
 from deepthin.experiment.trainer import Trainer, TrainerConfig
 from deepthin.inference import for_inference
-from deepthin.timing import median_latency
+from deepthin.timing import median_latency, median_wall_and_cpu
 
 #: Per-matrix methods timed in whole models (label, method, options).
 MODEL_METHODS: tuple[tuple[str, str, dict[str, Any]], ...] = (
@@ -85,8 +87,9 @@ def allocated_bytes() -> tuple[int, int] | None:
     return info["current"], info["peak"]
 
 
-def train_step_cost(model: keras.Model, batch: int, frames: int, repeats: int) -> tuple[float, float]:
-    """Median seconds of the trainer's step on one batch, and the MiB training the model needs.
+def train_step_cost(model: keras.Model, batch: int, frames: int, repeats: int
+                    ) -> tuple[float, float, float]:
+    """Median wall and CPU seconds of the trainer's step on one batch, and the MiB training needs.
 
     Memory: the model's weights plus the peak the compiled step allocates
     above what the process held before the optimizer was created (Adam's
@@ -104,12 +107,12 @@ def train_step_cost(model: keras.Model, batch: int, frames: int, repeats: int) -
         train_step(x).numpy()
     if before is not None:
         tf.config.experimental.reset_memory_stats("CPU:0")
-    seconds = median_latency(lambda: train_step(x), repeats, warmup=0, budget_s=5.0)
+    wall, cpu = median_wall_and_cpu(lambda: train_step(x), repeats)
     after = allocated_bytes()
     if before is None or after is None:
-        return seconds, float("nan")
+        return wall, cpu, float("nan")
     weights = sum(int(np.prod(v.shape)) * np.dtype(v.dtype).itemsize for v in model.weights)
-    return seconds, (after[1] - before[0] + weights) / 2**20
+    return wall, cpu, (after[1] - before[0] + weights) / 2**20
 
 
 def variants(name: str, preset: str, ratios: Sequence[float]) -> Any:
@@ -173,31 +176,31 @@ def bench_train(
     rows = []
     for preset in presets:
         for name in recipes:
-            dense_s = 0.0
+            dense: tuple[float, float] | None = None
             for label, ratio, model in variants(name, preset, ratios):
-                seconds, mib = train_step_cost(model, batch, frames, repeats)
-                dense_s = dense_s or seconds
+                wall, cpu, mib = train_step_cost(model, batch, frames, repeats)
+                dense = dense or (wall, cpu)
                 rows.append({
                     "model": name, "preset": preset, "method": label, "ratio": ratio, "batch": batch,
-                    "frames": frames, "step_ms": seconds * 1e3, "relative_to_dense": seconds / dense_s,
+                    "frames": frames, "step_ms": wall * 1e3, "relative_to_dense": wall / dense[0],
+                    "cpu_ms": cpu * 1e3, "cpu_relative_to_dense": cpu / dense[1],
                     "peak_mib": mib, "params": model.count_params(),
                 })
-                log(f"{name} {preset} {label} {ratio}: {seconds * 1e3:.1f} ms "
-                    f"({seconds / dense_s:.2f}x dense), {mib:.0f} MiB")
+                log(f"{name} {preset} {label} {ratio}: {wall * 1e3:.1f} ms wall ({wall / dense[0]:.2f}x "
+                    f"dense), {cpu * 1e3:.1f} ms CPU ({cpu / dense[1]:.2f}x), {mib:.0f} MiB")
                 del model
     return pd.DataFrame(rows)
 
 
-def train_table(frame: pd.DataFrame) -> str:
-    """Step time relative to dense: one row per (recipe, preset, ratio), one column per method."""
+def train_table(frame: pd.DataFrame, value: str = "cpu_relative_to_dense") -> str:
+    """Step cost relative to dense: one row per (recipe, preset, ratio), one column per method."""
     compressed = frame[frame.method != "dense"]
-    table = compressed.pivot_table(index=["model", "preset", "ratio"], columns="method",
-                                   values="relative_to_dense", sort=False)
+    table = compressed.pivot_table(index=["model", "preset", "ratio"], columns="method", values=value,
+                                   sort=False)
     dense = frame[frame.method == "dense"].set_index(["model", "preset"])
-    keys = zip(table.index.get_level_values(0), table.index.get_level_values(1), strict=True)
-    pairs = [dense.loc[key] for key in keys]
-    table.insert(0, "dense_ms", [round(float(p.step_ms)) for p in pairs])
-    table.insert(1, "dense_MiB", [round(float(p.peak_mib)) for p in pairs])
+    keys = list(zip(table.index.get_level_values(0), table.index.get_level_values(1), strict=True))
+    for position, column in enumerate(("step_ms", "cpu_ms", "peak_mib")):
+        table.insert(position, f"dense_{column}", [round(float(dense.loc[key, column])) for key in keys])
     return table.to_string(float_format=lambda v: f"{v:.2f}")
 
 
@@ -223,14 +226,14 @@ def plot_train(frame: pd.DataFrame, path: Path) -> None:
         ratios = sorted(sub.ratio.unique())
         width = 0.8 / len(ratios)
         for i, ratio in enumerate(ratios):
-            values = sub[sub.ratio == ratio].set_index("method").relative_to_dense
+            values = sub[sub.ratio == ratio].set_index("method").cpu_relative_to_dense
             ax.bar(np.arange(len(methods)) + i * width, [values.get(m, np.nan) for m in methods],
                    width, label=f"ratio {ratio:g}")
         ax.axhline(1.0, color="gray", lw=0.8, ls="--")
         ax.set_xticks(np.arange(len(methods)) + 0.4 - width / 2, methods, rotation=35, ha="right",
                       fontsize=7)
         ax.set_title(f"{name}, {preset} preset", fontsize=9)
-        ax.set_ylabel("train step / dense step")
+        ax.set_ylabel("train step / dense step (CPU time)")
     axes[0][0].legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
