@@ -4,7 +4,8 @@ The same corpus, features, batches (epoch 0's order), model, optimizer and compi
 (op determinism on), without evaluation or checkpoints. With ``--max-steps N`` only the first ``N``
 steps run and the epoch is extrapolated: the first three steps (where the step is traced, once per new
 padded shape until ``reduce_retracing`` generalizes it) count as measured, the other steps at the median
-of the later ones; the output says which lines are extrapolated.
+of the later ones; the output says which lines are extrapolated. Wall and CPU time (all threads, what
+the run costs however busy the shared machine is) are both reported.
 
     python scripts/epoch_cost.py model=tfkaldi data=fsdd data.root=../shared/data/fsdd/recordings \\
         --methods dense,deepthin:aligned,lowrank --ratio 0.01 [--max-steps 20]
@@ -24,7 +25,7 @@ from hydra.utils import instantiate
 
 from deepthin.data import VOCAB, FeatureConfig, extract_features, make_dataset
 from deepthin.experiment.run import CONF_DIR, ctc_examples
-from deepthin.experiment.trainer import Trainer, TrainerConfig
+from deepthin.experiment.trainer import Trainer, TrainerConfig, any_shape
 from recipes.presets import build
 
 TRACED_STEPS = 3
@@ -44,8 +45,8 @@ def epoch_batches(overrides: list[str]) -> tuple[object, tf.data.Dataset, int]:
 
 
 def step_times(cfg: object, method: str, batches: tf.data.Dataset, steps: int, max_steps: int | None
-               ) -> list[float]:
-    """Seconds of each training step of epoch 0 (the first ``max_steps`` only, if given)."""
+               ) -> tuple[list[float], list[float]]:
+    """Wall and CPU seconds of each training step of epoch 0 (the first ``max_steps`` only, if given)."""
     name, _, policy = method.partition(":")
     with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
         method_cfg = compose("config", overrides=[f"method={name}"] +
@@ -58,12 +59,21 @@ def step_times(cfg: object, method: str, batches: tf.data.Dataset, steps: int, m
                                           trainer.config.epochs * steps)
     model.compile(optimizer=trainer.optimizer(steps))
     train_step, _ = trainer.steps(model, batches.element_spec)  # as Trainer.fit does
-    times = []
+    walls, cpus = [], []
     for batch in batches.take(max_steps or steps):
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         float(train_step(batch))
-        times.append(time.perf_counter() - started)
-    return times
+        walls.append(time.perf_counter() - started)
+        cpus.append(time.process_time() - cpu)
+    graph = train_step.get_concrete_function(any_shape(batches.element_spec)).graph
+    print(f"{method}: {len(graph.get_operations())} ops in the traced step, "
+          f"{train_step.experimental_get_tracing_count()} traces")
+    return walls, cpus
+
+
+def epoch_seconds(times: list[float], steps: int) -> float:
+    """Measured steps plus the rest of the epoch at the median of those after the traced ones."""
+    return sum(times) + statistics.median(times[TRACED_STEPS:] or times) * (steps - len(times))
 
 
 def dense_step_flops(cfg: object, batches: tf.data.Dataset, count: int) -> float:
@@ -97,15 +107,15 @@ def main() -> None:
     flops = dense_step_flops(cfg, batches, args.max_steps or steps)
     print(f"dense step: {flops / 1e9:.3f} GFLOP on average (6 x multiply-adds per frame x frames)")
     for method in args.methods.split(","):
-        times = step_times(cfg, method, batches, steps, args.max_steps)
-        later = times[TRACED_STEPS:] or times
-        epoch = sum(times) + statistics.median(later) * (steps - len(times))
-        kind = "measured" if len(times) == steps else f"extrapolated from {len(times)} steps"
+        walls, cpus = step_times(cfg, method, batches, steps, args.max_steps)
+        wall, cpu = epoch_seconds(walls, steps), epoch_seconds(cpus, steps)
+        kind = "measured" if len(walls) == steps else f"extrapolated from {len(walls)} steps"
         print(f"{cfg.model.name} {args.preset} {method} ratio {args.ratio}: {steps} steps of "
-              f"{cfg.batch_size}, first {TRACED_STEPS} {sum(times[:TRACED_STEPS]):.1f} s, median step "
-              f"{statistics.median(later):.2f} s, epoch {epoch:.0f} s ({epoch / 60:.1f} min, {kind}); "
-              f"{cfg.trainer.epochs} epochs ~ {cfg.trainer.epochs * epoch / 60:.0f} min", flush=True)
-
+              f"{cfg.batch_size}, first {TRACED_STEPS} {sum(walls[:TRACED_STEPS]):.1f} s, median step "
+              f"{statistics.median(walls[TRACED_STEPS:] or walls):.2f} s wall "
+              f"{statistics.median(cpus[TRACED_STEPS:] or cpus):.2f} s CPU; epoch {wall / 60:.1f} min wall, "
+              f"{cpu / 60:.1f} CPU-min ({kind}); {cfg.trainer.epochs} epochs ~ "
+              f"{cfg.trainer.epochs * wall / 60:.0f} min wall", flush=True)
 
 if __name__ == "__main__":
     main()
