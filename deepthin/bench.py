@@ -1,6 +1,6 @@
 """``deepthin-bench``: measured inference speedup of each method over the dense layer.
 
-Three measurements, all in one process so dense and compressed share the
+Three measurements, each in one process so dense and compressed share the
 machine's state (threads, caches, clock):
 
 1. **Layers** (``bench.csv``): for each layer shape, ratio and batch, the
@@ -21,11 +21,9 @@ machine's state (threads, caches, clock):
    (``cpu`` preset, 100 frames) called for inference, dense against each
    method at one ratio, switched with ``for_inference`` (pruning with its
    final mask applied, as after training).
-3. **Training** (``bench_train.csv``): median time of one ``train_on_batch``
-   step (Adam, mean squared error of the logits against random targets, no
-   CTC: the loss is the same for all methods and cheap) per method, and its
-   ratio to dense. Training uses the training path (kernel materialized once
-   per step), not the inference path.
+3. **Training** (``--train``: ``bench_train.csv``, ``bench_train.png``): a
+   whole training step of every recipe, preset, method and ratio against the
+   dense model's, see :mod:`deepthin.bench_train`.
 
 TensorFlow's thread settings are left at their defaults (0 = chosen by
 TensorFlow) and recorded in every CSV with the CPU count.
@@ -43,18 +41,27 @@ from typing import Any
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("TF_CPU_ALLOCATOR_USE_BFC", "true")  # allocator statistics for --train's memory
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from deepthin.compress import compress  # noqa: E402
-from deepthin.data import VOCAB  # noqa: E402
-from deepthin.experiment.trainer import Trainer, TrainerConfig  # noqa: E402
-from deepthin.inference import for_inference  # noqa: E402
+from deepthin.bench_models import (  # noqa: E402
+    PRESETS,
+    TRAIN_RATIOS,
+    bench_models,
+    bench_train,
+    final_mask,
+    memory_table,
+    plot_train,
+    thread_settings,
+    train_table,
+)
 from deepthin.methods.registry import make_method  # noqa: E402
 from deepthin.timing import median_latency  # noqa: E402
+from deepthin.validation import check_choice, check_matrix_shape, check_ratio  # noqa: E402
 
 SHAPES = ((440, 2048), (2048, 2048), (4096, 4096), (2048, 8192))
 RATIOS = (0.005, 0.01, 0.05, 0.2)
@@ -69,25 +76,8 @@ PATHS: tuple[tuple[str, str, dict[str, Any]], ...] = (
     ("pruning-sparse", "pruning", {"inference_path": "sparse"}),
     ("pruning-masked", "pruning", {"inference_path": "masked"}),
 )
-#: Per-matrix methods timed in whole models (label, method, options).
-MODEL_METHODS: tuple[tuple[str, str, dict[str, Any]], ...] = (
-    ("deepthin-aligned", "deepthin", {"policy": "aligned"}),
-    ("deepthin-paper", "deepthin", {"policy": "paper"}),
-    ("lowrank", "lowrank", {}),
-    ("hashednet", "hashednet", {}),
-    ("pruning", "pruning", {}),
-)
 #: Speedup targets of issue 6: (m, n) at ratio 0.01, batch 1.
 TARGETS = {(2048, 2048): 5.0, (4096, 4096): 15.0}
-
-
-def thread_settings() -> dict[str, int]:
-    """TensorFlow's thread pools as configured (0: TensorFlow's own default) and the CPU count."""
-    return {
-        "intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads(),
-        "inter_op_threads": tf.config.threading.get_inter_op_parallelism_threads(),
-        "cpus": os.cpu_count() or 0,
-    }
 
 
 def chained(fn: Callable[[Any], Any], k: int) -> Callable[[Any], Any]:
@@ -111,24 +101,12 @@ def graph_latency(fn: Callable[[Any], Any], x: Any, call_s: float, repeats: int)
     return median_latency(lambda: run(x), max(5, repeats // 2)) / k
 
 
-def _final_mask(method: Any) -> None:
-    """Give a pruning matrix its end-of-training mask: the ``ratio m n`` largest weights kept.
-
-    An untrained pruning layer keeps every weight (the schedule has not run),
-    which would time a 100%-dense sparse matrix instead of the pruned model.
-    """
-    w = method.w.numpy()
-    keep = method.keep_count(method.final_sparsity)
-    threshold = np.partition(np.abs(w).ravel(), w.size - keep)[w.size - keep]
-    method.mask.assign((np.abs(w) >= threshold).astype("float32"))
-
-
 def _pruned_method(shape: tuple[int, int], ratio: float, options: dict[str, Any]) -> Any:
     """A pruning matrix with its final mask."""
     holder = keras.layers.Layer()
     method = make_method("pruning", shape, ratio, **options)
     method.build(holder, "kernel", seed=0)
-    _final_mask(method)
+    final_mask(method)
     return method
 
 
@@ -194,80 +172,6 @@ def bench_layers(
     return frame
 
 
-def _recipe(name: str, preset: str) -> tuple[keras.Model, str]:
-    from recipes.presets import build, model_config
-
-    return build(name, preset), model_config(name).compressed_layers
-
-
-def _model_inputs(model: keras.Model, batch: int, frames: int) -> dict[str, Any]:
-    features = model.input["features"].shape[-1]
-    rng = np.random.default_rng(0)
-    return {
-        "features": tf.constant(rng.normal(size=(batch, frames, features)).astype("float32")),
-        "feature_lengths": tf.constant(np.full((batch,), frames, dtype="int32")),
-    }
-
-
-def _train_step_seconds(model: keras.Model, batch: int, frames: int, repeats: int) -> float:
-    """Median time of the trainer's own step (forward, CTC loss, backward, Adam) on one batch."""
-    trainer = Trainer(TrainerConfig(epochs=1, progress=False, tensorboard=False), VOCAB.blank)
-    model.compile(optimizer=trainer.optimizer(steps_per_epoch=1))
-    train_step, _ = trainer.steps(model)
-    labels = np.random.default_rng(1).integers(0, VOCAB.blank, size=(batch, max(1, frames // 10)))
-    x = {**_model_inputs(model, batch, frames), "labels": tf.constant(labels, "int32"),
-         "label_lengths": tf.constant(np.full((batch,), labels.shape[1], "int32"))}
-    return median_latency(lambda: train_step(x), max(3, repeats // 4), warmup=2, budget_s=5.0)
-
-
-def bench_models(
-    recipes: Sequence[str], preset: str, ratio: float, batches: Sequence[int], frames: int, repeats: int,
-    log: Callable[[str], None] = print,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Whole-model inference latency and train-step time, dense against each method."""
-    infer_rows, train_rows = [], []
-    for name in recipes:
-        base, layers = _recipe(name, preset)
-        variants = [("dense", base)]
-        for label, method, options in MODEL_METHODS:
-            compressed = compress(base, method, ratio, layers=layers, **options)
-            if method == "pruning":
-                for layer in compressed._flatten_layers():
-                    for matrix in getattr(layer, "matrices", {}).values():
-                        _final_mask(matrix)
-            variants.append((label, compressed))
-        dense_infer: dict[int, float] = {}
-        dense_train = 0.0
-        for label, model in variants:
-            fast = for_inference(model)
-            call = tf.function(lambda x, fast=fast: fast(x, training=False))
-            for b in batches:
-                x = _model_inputs(model, b, frames)
-                seconds = median_latency(lambda x=x, call=call: call(x), repeats, warmup=2)
-                dense_infer.setdefault(b, seconds)
-                infer_rows.append({
-                    "model": name, "preset": preset, "method": label, "ratio": ratio, "batch": b,
-                    "frames": frames, "latency_ms": seconds * 1e3,
-                    "speedup": dense_infer[b] / seconds,
-                })
-                log(f"{name} {label} batch={b}: inference {seconds * 1e3:.2f} ms "
-                    f"({dense_infer[b] / seconds:.2f}x)")
-            seconds = _train_step_seconds(model, max(batches), frames, repeats)
-            if label == "dense":
-                dense_train = seconds
-            train_rows.append({
-                "model": name, "preset": preset, "method": label, "ratio": ratio,
-                "batch": max(batches), "frames": frames, "step_ms": seconds * 1e3,
-                "relative_to_dense": seconds / dense_train,
-            })
-            log(f"{name} {label}: train step {seconds * 1e3:.1f} ms ({seconds / dense_train:.2f}x dense)")
-    infer, train = pd.DataFrame(infer_rows), pd.DataFrame(train_rows)
-    for frame in (infer, train):
-        for key, value in thread_settings().items():
-            frame[key] = value
-    return infer, train
-
-
 def speedup_table(frame: pd.DataFrame, batch: int, per_call: bool = False) -> str:
     """Speedup over dense at ``batch``: one row per (shape, ratio), one column per path."""
     sub = frame[frame["batch"] == batch].copy()
@@ -324,40 +228,81 @@ def plot_speedup(frame: pd.DataFrame, path: Path) -> None:
 
 
 def _shape(text: str) -> tuple[int, int]:
-    m, n = text.lower().split("x")
-    return int(m), int(n)
+    try:
+        m, n = text.lower().split("x")
+        return check_matrix_shape((int(m), int(n)))
+    except ValueError:
+        raise ValueError(f"--shapes entry {text!r} is not a shape; allowed: MxN with M, N >= 1") from None
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the benchmark, write the CSVs and the figure, print the speedup tables."""
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="deepthin-bench", description=__doc__.splitlines()[0])
     parser.add_argument("--shapes", default=",".join(f"{m}x{n}" for m, n in SHAPES))
-    parser.add_argument("--ratios", default=",".join(map(str, RATIOS)))
+    parser.add_argument("--ratios", default=None,
+                        help=f"layer ratios (default {','.join(map(str, RATIOS))}); with --train, "
+                             f"model ratios (default {','.join(map(str, TRAIN_RATIOS))})")
     parser.add_argument("--batches", default=",".join(map(str, BATCHES)))
     parser.add_argument("--repeats", type=int, default=30, help="timed calls per measurement (at most)")
     parser.add_argument("--out", default="results", help="output folder")
     parser.add_argument("--models", default="tfkaldi,deepspeech", help="recipes to time ('' for none)")
-    parser.add_argument("--preset", default="cpu")
+    parser.add_argument("--preset", default="cpu", help="preset of the inference model timings")
     parser.add_argument("--model-ratio", type=float, default=0.01)
     parser.add_argument("--frames", type=int, default=100)
+    parser.add_argument("--train", action="store_true",
+                        help="time whole training steps instead (bench_train.csv, bench_train.png)")
+    parser.add_argument("--presets", default=",".join(PRESETS), help="presets of --train")
+    parser.add_argument("--train-batch", type=int, default=16, help="utterances per --train step")
     parser.add_argument("--quick", action="store_true",
                         help="tiny shapes and the tiny preset: a smoke test in seconds")
     parser.add_argument("--verbose", action="store_true", help="print every measurement")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def _numbers(text: str, kind: type, what: str) -> list:
+    """Comma-separated numbers, or a one-line error naming the bad one."""
+    try:
+        return [kind(v) for v in text.split(",") if v]
+    except ValueError:
+        raise ValueError(f"{what} {text!r} is not a comma-separated list of {kind.__name__}s") from None
+
+
+def _train_main(args: argparse.Namespace, out: Path, log: Callable[[str], None]) -> int:
+    """``--train``: time a training step of every (recipe, preset, method, ratio) against dense."""
+    from recipes.presets import MODELS
+    from recipes.presets import PRESETS as ALL_PRESETS
+
+    recipes = [check_choice("model", r, MODELS) for r in args.models.split(",") if r]
+    presets = [check_choice("preset", p, ALL_PRESETS) for p in args.presets.split(",") if p]
+    ratios = [check_ratio(r) for r in _numbers(args.ratios or ",".join(map(str, TRAIN_RATIOS)),
+                                                float, "--ratios")]
+    if args.quick:
+        presets, ratios, args.train_batch, args.frames, args.repeats = ["tiny"], [0.05], 4, 8, 3
+    frame = bench_train(recipes, presets, ratios, args.train_batch, args.frames, args.repeats, log=log)
+    for key, value in thread_settings().items():
+        frame[key] = value
+    frame.to_csv(out / "bench_train.csv", index=False)
+    plot_train(frame, out / "bench_train.png")
+    shape = f"batch {args.train_batch} x {args.frames} frames, trainer step: CTC, Adam"
+    print(f"\nTrain step CPU time relative to dense ({shape}); dense's wall ms, CPU ms and MiB:")
+    print(train_table(frame))
+    print(f"\nTrain step wall time relative to dense ({shape}):")
+    print(train_table(frame, "relative_to_dense"))
+    print("\nMemory a training step needs (MiB: weights + peak allocations of the step):")
+    print(memory_table(frame))
+    print(f"\nwrote {out}/bench_train.csv, {out}/bench_train.png")
+    return 0
+
+
+def _layers_main(args: argparse.Namespace, out: Path, log: Callable[[str], None]) -> int:
+    """Layer paths against dense matmul, then whole-model inference."""
     if args.quick:
         args.shapes, args.ratios, args.batches = "64x128,96x96", "0.05", "1,4"
         args.repeats, args.preset, args.frames = 5, "tiny", 8
     shapes = [_shape(s) for s in args.shapes.split(",") if s]
-    ratios = [float(r) for r in args.ratios.split(",") if r]
-    batches = [int(b) for b in args.batches.split(",") if b]
+    ratios = [check_ratio(r) for r in _numbers(args.ratios or ",".join(map(str, RATIOS)),
+                                                float, "--ratios")]
+    batches = _numbers(args.batches, int, "--batches")
     recipes = [r for r in args.models.split(",") if r]
-    log = print if args.verbose else (lambda _msg: None)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-
-    started = time.perf_counter()
-    settings = thread_settings()
-    print(f"deepthin-bench: TensorFlow {tf.__version__}, threads {settings} (0 = TensorFlow default)")
     layers = bench_layers(shapes, ratios, batches, args.repeats, log=log)
     layers.to_csv(out / "bench.csv", index=False)
     plot_speedup(layers, out / "bench_speedup.png")
@@ -371,21 +316,35 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("\nTargets (issue 6):")
         print("\n".join(targets))
     if recipes:
-        infer, train = bench_models(recipes, args.preset, args.model_ratio, batches[:2], args.frames,
-                                    args.repeats, log=log)
+        infer = bench_models(recipes, args.preset, args.model_ratio, batches[:2], args.frames,
+                             args.repeats, log=log)
         infer.to_csv(out / "bench_models.csv", index=False)
-        train.to_csv(out / "bench_train.csv", index=False)
         print(f"\nWhole-model inference ({args.preset} preset, {args.frames} frames, ratio "
               f"{args.model_ratio}), speedup over dense:")
         print(infer.pivot_table(index=["model", "batch"], columns="method", values="speedup",
                                 sort=False).to_string(float_format=lambda v: f"{v:.2f}"))
-        print(f"\nTrain step time relative to dense (batch {max(batches[:2])}, Adam, MSE):")
-        print(train.pivot_table(index="model", columns="method", values="relative_to_dense",
-                                sort=False).to_string(float_format=lambda v: f"{v:.2f}"))
     mismatches = int((~layers["matches_dense"]).sum())
     print(f"\n{len(layers)} layer measurements, {mismatches} mismatching dense; "
-          f"wrote {out}/bench.csv, {out}/bench_speedup.png in {time.perf_counter() - started:.0f} s")
+          f"wrote {out}/bench.csv, {out}/bench_speedup.png")
     return 1 if mismatches else 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the benchmark, write the CSVs and the figures, print the tables."""
+    args = _parser().parse_args(argv)
+    log = print if args.verbose else (lambda _msg: None)
+    out = Path(args.out)
+    started = time.perf_counter()
+    print(f"deepthin-bench: TensorFlow {tf.__version__}, threads {thread_settings()} "
+          "(0 = TensorFlow default)")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        code = (_train_main if args.train else _layers_main)(args, out, log)
+    except ValueError as error:
+        print(f"deepthin-bench: error: {error}", file=sys.stderr)
+        return 2
+    print(f"done in {time.perf_counter() - started:.0f} s")
+    return code
 
 
 if __name__ == "__main__":

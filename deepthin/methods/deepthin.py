@@ -31,6 +31,13 @@ When even ``r = 1`` exceeds the budget the layer is too small for the ratio:
 the plan keeps ``r = 1`` at the smallest feasible shape and
 :func:`deepthin.size_report` flags the nearest achievable ratio.
 
+Training and evaluation outside inference mode (``training_path=``, see
+:mod:`deepthin.methods.base`): with an aligned ``n'`` the ``factored`` route
+below runs in training too, ``A`` and ``B`` laid out once per layer call and
+gradients reaching ``X`` and ``Y`` through the layout; ``auto`` (default)
+takes it where it needs fewer multiply-adds than materializing ``W``
+(``r m' n'``) and multiplying by it. Otherwise ``W`` is materialized.
+
 Inference paths (``inference_path=``, used by layers switched with
 :func:`deepthin.for_inference`):
 
@@ -76,7 +83,7 @@ from typing import Any
 import keras
 from keras import ops
 
-from deepthin.methods.base import WeightMethod, factor_std
+from deepthin.methods.base import TRAINING_PATHS, WeightMethod, factor_std, factored_matmul
 from deepthin.methods.registry import register
 from deepthin.validation import check_choice
 
@@ -181,7 +188,7 @@ class DeepThinMethod(WeightMethod):
     """DeepThin factors ``X``, ``Y`` at the auxiliary shape chosen by ``policy``."""
 
     name = "deepthin"
-    option_defaults = {"policy": "paper", "inference_path": "auto"}
+    option_defaults = {"policy": "paper", "inference_path": "auto", "training_path": TRAINING_PATHS[0]}
 
     def __init__(self, shape: tuple[int, int], ratio: float, **options: Any) -> None:
         super().__init__(shape, ratio, **options)
@@ -198,6 +205,7 @@ class DeepThinMethod(WeightMethod):
                 "inference_path='blocked'/'materialize'"
             )
         self.inference_path = path
+        self._check_training_path()
 
     @property
     def alignment(self) -> tuple[str, int] | None:
@@ -223,12 +231,19 @@ class DeepThinMethod(WeightMethod):
     def kernel(self, training: bool = False) -> Any:
         return materialize(self.x, self.y, self.shape)
 
-    # ------------------------------------------------------------ inference
-    def inference_state(self) -> dict[str, Any]:
-        if self.inference_path == "materialize":
-            return super().inference_state()
-        if self.inference_path == "blocked":
-            return {}
+    # ---------------------------------------------------------------- routes
+    @property
+    def factored_width(self) -> int | None:
+        """``k r`` where ``n'`` is aligned with ``n`` (see ``factored`` in the module doc), else ``None``."""
+        if self.alignment is None:
+            return None
+        return self.alignment[1] * self.plan.rank
+
+    def reconstruct_macs(self) -> int:
+        return self.plan.rank * self.plan.m_aux * self.plan.n_aux
+
+    def factors(self) -> tuple[Any, Any]:
+        """``A (m, k r)`` and ``B (k r, n)`` laid out from ``X`` and ``Y`` (module doc, ``factored``)."""
         m, n = self.shape
         r = self.plan.rank
         kind, k = self.alignment
@@ -243,6 +258,15 @@ class DeepThinMethod(WeightMethod):
             a = ops.reshape(self.x[: m * k], (m, k * r))  # A[i, p r + t] = X[i k + p, t]
             # B[p r + t, p n' + j] = Y[t, j]: block-diagonal, block p fills columns of row part p
             b = ops.reshape(ops.einsum("ps,tj->ptsj", eye, self.y), (k * r, n))
+        return a, b
+
+    # ------------------------------------------------------------ inference
+    def inference_state(self) -> dict[str, Any]:
+        if self.inference_path == "materialize":
+            return super().inference_state()
+        if self.inference_path == "blocked":
+            return {}
+        a, b = self.factors()
         return {"a": a, "b": b}
 
     def inference_fn(self) -> Callable[[Any], Any]:
@@ -250,8 +274,7 @@ class DeepThinMethod(WeightMethod):
             return super().inference_fn()
         if self.inference_path == "blocked":
             return self._blocked_fn()
-        a, b = self.cached("a"), self.cached("b")
-        return lambda x: ops.matmul(ops.matmul(x, a), b)
+        return factored_matmul(self.cached("a"), self.cached("b"))
 
     def _blocked_fn(self) -> Callable[[Any], Any]:
         m, n = self.shape
