@@ -52,6 +52,17 @@ Inference paths (``inference_path=``, used by layers switched with
     matmuls with no pad, transpose or reshape of ``x``; measured, the minimal
     route was 4x slower at batch 1 (2048x2048, ratio 0.01), where per-op cost
     dominates. Needs an aligned ``n'`` (the ``aligned`` policy).
+``compact``
+    ``x @ W`` from ``X`` and ``Y`` as stored, only re-viewed: the minimal
+    ``r (m' + n')`` route above. Multiple: ``x`` (zero-padded to ``k ceil(m/k)``)
+    viewed as ``(ceil(m/k), k)`` is contracted with ``X`` (``Z[t, p] = sum_q
+    X[q, t] x[q k + p]``), then ``Z`` viewed as ``(k r,)`` times ``Y`` viewed as
+    ``(k r, n)`` (its row ``t k + p`` is ``Y[t, p n : (p+1) n]``). Divisor: ``Z = x
+    X'`` with ``X'`` = ``X[:m k]`` viewed as ``(m, k r)``, then ``Z`` viewed as
+    ``(k, r)`` times ``Y``. No block copies of ``X`` or ``Y``, so a graph of this
+    path holds exactly the factors (less ``X``'s spare rows): what the LiteRT
+    export (:mod:`deepthin.export`) uses, where the file size is the point.
+    Needs an aligned ``n'``.
 ``blocked``
     Rebuilds ``W`` tile by tile (about 1 MiB of rows at a time, from the rows
     of ``X Y`` the tile covers) and multiplies each tile as it is made, so
@@ -81,7 +92,7 @@ from deepthin.methods.registry import register
 from deepthin.validation import check_choice
 
 POLICIES = ("paper", "aligned")
-INFERENCE_PATHS = ("auto", "factored", "blocked", "materialize")
+INFERENCE_PATHS = ("auto", "factored", "compact", "blocked", "materialize")
 #: Bytes of ``W`` rebuilt at a time by the ``blocked`` inference path (about an L2 cache).
 BLOCK_BYTES = 1 << 20
 
@@ -191,9 +202,9 @@ class DeepThinMethod(WeightMethod):
         path = check_choice("deepthin inference_path", self.options["inference_path"], INFERENCE_PATHS)
         if path == "auto":
             path = "factored" if self.alignment is not None else "materialize"
-        if path == "factored" and self.alignment is None:
+        if path in ("factored", "compact") and self.alignment is None:
             raise ValueError(
-                f"deepthin inference_path='factored' needs n' a multiple or divisor of n, but the "
+                f"deepthin inference_path={path!r} needs n' a multiple or divisor of n, but the "
                 f"plan has n'={self.plan.n_aux}, n={self.shape[1]}; allowed: policy='aligned', or "
                 "inference_path='blocked'/'materialize'"
             )
@@ -229,6 +240,8 @@ class DeepThinMethod(WeightMethod):
             return super().inference_state()
         if self.inference_path == "blocked":
             return {}
+        if self.inference_path == "compact":
+            return self._compact_state()
         m, n = self.shape
         r = self.plan.rank
         kind, k = self.alignment
@@ -250,6 +263,8 @@ class DeepThinMethod(WeightMethod):
             return super().inference_fn()
         if self.inference_path == "blocked":
             return self._blocked_fn()
+        if self.inference_path == "compact":
+            return self._compact_fn()
         a, b = self.cached("a"), self.cached("b")
         return lambda x: ops.matmul(ops.matmul(x, a), b)
 
@@ -272,5 +287,40 @@ class DeepThinMethod(WeightMethod):
                 part = ops.matmul(x2[:, i0:i1], tile)
                 out = part if out is None else out + part
             return ops.reshape(out, (*lead, n))
+
+        return apply
+
+    def _compact_state(self) -> dict[str, Any]:
+        """The factors re-viewed for the ``compact`` path (module doc): no entry is copied twice."""
+        m, n = self.shape
+        r = self.plan.rank
+        kind, k = self.alignment
+        if kind == "multiple":
+            return {"xt": ops.transpose(self.x[: -(-m // k)]), "y": ops.reshape(self.y, (r * k, n))}
+        return {"a": ops.reshape(self.x[: m * k], (m, k * r)), "y": self.y}
+
+    def _compact_fn(self) -> Callable[[Any], Any]:
+        m, n = self.shape
+        r = self.plan.rank
+        kind, k = self.alignment
+        y = self.cached("y")
+        if kind == "multiple":
+            xt = self.cached("xt")
+            width = xt.shape[1] * k
+
+            def contract(x2: Any) -> Any:
+                if width > m:
+                    x2 = ops.pad(x2, [[0, 0], [0, width - m]])
+                z = ops.matmul(xt, ops.reshape(x2, (-1, width // k, k)))  # (N, r, k)
+                return ops.matmul(ops.reshape(z, (-1, r * k)), y)
+        else:
+            a = self.cached("a")
+
+            def contract(x2: Any) -> Any:
+                return ops.matmul(ops.reshape(ops.matmul(x2, a), (-1, r)), y)  # (N k, n / k)
+
+        def apply(x: Any) -> Any:
+            lead = ops.shape(x)[:-1]
+            return ops.reshape(contract(ops.reshape(x, (-1, m))), (*lead, n))
 
         return apply
