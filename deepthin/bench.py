@@ -111,24 +111,12 @@ def graph_latency(fn: Callable[[Any], Any], x: Any, call_s: float, repeats: int)
     return median_latency(lambda: run(x), max(5, repeats // 2)) / k
 
 
-def _final_mask(method: Any) -> None:
-    """Give a pruning matrix its end-of-training mask: the ``ratio m n`` largest weights kept.
-
-    An untrained pruning layer keeps every weight (the schedule has not run),
-    which would time a 100%-dense sparse matrix instead of the pruned model.
-    """
-    w = method.w.numpy()
-    keep = method.keep_count(method.final_sparsity)
-    threshold = np.partition(np.abs(w).ravel(), w.size - keep)[w.size - keep]
-    method.mask.assign((np.abs(w) >= threshold).astype("float32"))
-
-
 def _pruned_method(shape: tuple[int, int], ratio: float, options: dict[str, Any]) -> Any:
     """A pruning matrix with its final mask."""
     holder = keras.layers.Layer()
     method = make_method("pruning", shape, ratio, **options)
     method.build(holder, "kernel", seed=0)
-    _final_mask(method)
+    method.apply_final_mask()
     return method
 
 
@@ -234,7 +222,7 @@ def bench_models(
             if method == "pruning":
                 for layer in compressed._flatten_layers():
                     for matrix in getattr(layer, "matrices", {}).values():
-                        _final_mask(matrix)
+                        matrix.apply_final_mask()
             variants.append((label, compressed))
         dense_infer: dict[int, float] = {}
         dense_train = 0.0
