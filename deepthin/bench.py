@@ -1,6 +1,6 @@
 """``deepthin-bench``: measured inference speedup of each method over the dense layer.
 
-Three measurements, all in one process so dense and compressed share the
+Two measurements, all in one process so dense and compressed share the
 machine's state (threads, caches, clock):
 
 1. **Layers** (``bench.csv``): for each layer shape, ratio and batch, the
@@ -17,15 +17,9 @@ machine's state (threads, caches, clock):
    output through a ``(B, 1)`` column, so nothing is merged or reordered),
    divided by ``K``. Each path's output is checked against ``x @ kernel()``
    (column ``matches_dense``).
-2. **Models** (``bench_models.csv``): latency of a whole recipe model
-   (``cpu`` preset, 100 frames) called for inference, dense against each
-   method at one ratio, switched with ``for_inference`` (pruning with its
-   final mask applied, as after training).
-3. **Training** (``bench_train.csv``): median time of one ``train_on_batch``
-   step (Adam, mean squared error of the logits against random targets, no
-   CTC: the loss is the same for all methods and cheap) per method, and its
-   ratio to dense. Training uses the training path (kernel materialized once
-   per step), not the inference path.
+2. **Models** (``bench_models.csv``, ``bench_train.csv``): whole recipes through
+   Keras and LiteRT, their ``.tflite`` sizes and train steps
+   (:mod:`deepthin.bench_models`).
 
 TensorFlow's thread settings are left at their defaults (0 = chosen by
 TensorFlow) and recorded in every CSV with the CPU count.
@@ -49,12 +43,9 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from deepthin.compress import compress  # noqa: E402
-from deepthin.data import VOCAB  # noqa: E402
-from deepthin.experiment.trainer import Trainer, TrainerConfig  # noqa: E402
-from deepthin.inference import for_inference  # noqa: E402
+from deepthin.bench_models import bench_inference, bench_train  # noqa: E402
 from deepthin.methods.registry import make_method  # noqa: E402
-from deepthin.timing import median_latency  # noqa: E402
+from deepthin.timing import median_latency, thread_settings  # noqa: E402
 
 SHAPES = ((440, 2048), (2048, 2048), (4096, 4096), (2048, 8192))
 RATIOS = (0.005, 0.01, 0.05, 0.2)
@@ -69,25 +60,8 @@ PATHS: tuple[tuple[str, str, dict[str, Any]], ...] = (
     ("pruning-sparse", "pruning", {"inference_path": "sparse"}),
     ("pruning-masked", "pruning", {"inference_path": "masked"}),
 )
-#: Per-matrix methods timed in whole models (label, method, options).
-MODEL_METHODS: tuple[tuple[str, str, dict[str, Any]], ...] = (
-    ("deepthin-aligned", "deepthin", {"policy": "aligned"}),
-    ("deepthin-paper", "deepthin", {"policy": "paper"}),
-    ("lowrank", "lowrank", {}),
-    ("hashednet", "hashednet", {}),
-    ("pruning", "pruning", {}),
-)
 #: Speedup targets of issue 6: (m, n) at ratio 0.01, batch 1.
 TARGETS = {(2048, 2048): 5.0, (4096, 4096): 15.0}
-
-
-def thread_settings() -> dict[str, int]:
-    """TensorFlow's thread pools as configured (0: TensorFlow's own default) and the CPU count."""
-    return {
-        "intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads(),
-        "inter_op_threads": tf.config.threading.get_inter_op_parallelism_threads(),
-        "cpus": os.cpu_count() or 0,
-    }
 
 
 def chained(fn: Callable[[Any], Any], k: int) -> Callable[[Any], Any]:
@@ -182,80 +156,6 @@ def bench_layers(
     return frame
 
 
-def _recipe(name: str, preset: str) -> tuple[keras.Model, str]:
-    from recipes.presets import build, model_config
-
-    return build(name, preset), model_config(name).compressed_layers
-
-
-def _model_inputs(model: keras.Model, batch: int, frames: int) -> dict[str, Any]:
-    features = model.input["features"].shape[-1]
-    rng = np.random.default_rng(0)
-    return {
-        "features": tf.constant(rng.normal(size=(batch, frames, features)).astype("float32")),
-        "feature_lengths": tf.constant(np.full((batch,), frames, dtype="int32")),
-    }
-
-
-def _train_step_seconds(model: keras.Model, batch: int, frames: int, repeats: int) -> float:
-    """Median time of the trainer's own step (forward, CTC loss, backward, Adam) on one batch."""
-    trainer = Trainer(TrainerConfig(epochs=1, progress=False, tensorboard=False), VOCAB.blank)
-    model.compile(optimizer=trainer.optimizer(steps_per_epoch=1))
-    train_step, _ = trainer.steps(model)
-    labels = np.random.default_rng(1).integers(0, VOCAB.blank, size=(batch, max(1, frames // 10)))
-    x = {**_model_inputs(model, batch, frames), "labels": tf.constant(labels, "int32"),
-         "label_lengths": tf.constant(np.full((batch,), labels.shape[1], "int32"))}
-    return median_latency(lambda: train_step(x), max(3, repeats // 4), warmup=2, budget_s=5.0)
-
-
-def bench_models(
-    recipes: Sequence[str], preset: str, ratio: float, batches: Sequence[int], frames: int, repeats: int,
-    log: Callable[[str], None] = print,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Whole-model inference latency and train-step time, dense against each method."""
-    infer_rows, train_rows = [], []
-    for name in recipes:
-        base, layers = _recipe(name, preset)
-        variants = [("dense", base)]
-        for label, method, options in MODEL_METHODS:
-            compressed = compress(base, method, ratio, layers=layers, **options)
-            if method == "pruning":
-                for layer in compressed._flatten_layers():
-                    for matrix in getattr(layer, "matrices", {}).values():
-                        matrix.apply_final_mask()
-            variants.append((label, compressed))
-        dense_infer: dict[int, float] = {}
-        dense_train = 0.0
-        for label, model in variants:
-            fast = for_inference(model)
-            call = tf.function(lambda x, fast=fast: fast(x, training=False))
-            for b in batches:
-                x = _model_inputs(model, b, frames)
-                seconds = median_latency(lambda x=x, call=call: call(x), repeats, warmup=2)
-                dense_infer.setdefault(b, seconds)
-                infer_rows.append({
-                    "model": name, "preset": preset, "method": label, "ratio": ratio, "batch": b,
-                    "frames": frames, "latency_ms": seconds * 1e3,
-                    "speedup": dense_infer[b] / seconds,
-                })
-                log(f"{name} {label} batch={b}: inference {seconds * 1e3:.2f} ms "
-                    f"({dense_infer[b] / seconds:.2f}x)")
-            seconds = _train_step_seconds(model, max(batches), frames, repeats)
-            if label == "dense":
-                dense_train = seconds
-            train_rows.append({
-                "model": name, "preset": preset, "method": label, "ratio": ratio,
-                "batch": max(batches), "frames": frames, "step_ms": seconds * 1e3,
-                "relative_to_dense": seconds / dense_train,
-            })
-            log(f"{name} {label}: train step {seconds * 1e3:.1f} ms ({seconds / dense_train:.2f}x dense)")
-    infer, train = pd.DataFrame(infer_rows), pd.DataFrame(train_rows)
-    for frame in (infer, train):
-        for key, value in thread_settings().items():
-            frame[key] = value
-    return infer, train
-
-
 def speedup_table(frame: pd.DataFrame, batch: int, per_call: bool = False) -> str:
     """Speedup over dense at ``batch``: one row per (shape, ratio), one column per path."""
     sub = frame[frame["batch"] == batch].copy()
@@ -316,36 +216,15 @@ def _shape(text: str) -> tuple[int, int]:
     return int(m), int(n)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the benchmark, write the CSVs and the figure, print the speedup tables."""
-    parser = argparse.ArgumentParser(prog="deepthin-bench", description=__doc__.splitlines()[0])
-    parser.add_argument("--shapes", default=",".join(f"{m}x{n}" for m, n in SHAPES))
-    parser.add_argument("--ratios", default=",".join(map(str, RATIOS)))
-    parser.add_argument("--batches", default=",".join(map(str, BATCHES)))
-    parser.add_argument("--repeats", type=int, default=30, help="timed calls per measurement (at most)")
-    parser.add_argument("--out", default="results", help="output folder")
-    parser.add_argument("--models", default="tfkaldi,deepspeech", help="recipes to time ('' for none)")
-    parser.add_argument("--preset", default="cpu")
-    parser.add_argument("--model-ratio", type=float, default=0.01)
-    parser.add_argument("--frames", type=int, default=100)
-    parser.add_argument("--quick", action="store_true",
-                        help="tiny shapes and the tiny preset: a smoke test in seconds")
-    parser.add_argument("--verbose", action="store_true", help="print every measurement")
-    args = parser.parse_args(argv)
-    if args.quick:
-        args.shapes, args.ratios, args.batches = "64x128,96x96", "0.05", "1,4"
-        args.repeats, args.preset, args.frames = 5, "tiny", 8
+def _table(frame: pd.DataFrame, index: list[str], values: str) -> str:
+    return frame.pivot_table(index=index, columns="method", values=values, sort=False).to_string(
+        float_format=lambda v: f"{v:.2f}")
+
+
+def _run_layers(args: argparse.Namespace, batches: list[int], out: Path, log: Callable[[str], None]) -> int:
+    """The layer benchmark, its CSV, figure and tables; returns how many paths mismatched dense."""
     shapes = [_shape(s) for s in args.shapes.split(",") if s]
     ratios = [float(r) for r in args.ratios.split(",") if r]
-    batches = [int(b) for b in args.batches.split(",") if b]
-    recipes = [r for r in args.models.split(",") if r]
-    log = print if args.verbose else (lambda _msg: None)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-
-    started = time.perf_counter()
-    settings = thread_settings()
-    print(f"deepthin-bench: TensorFlow {tf.__version__}, threads {settings} (0 = TensorFlow default)")
     layers = bench_layers(shapes, ratios, batches, args.repeats, log=log)
     layers.to_csv(out / "bench.csv", index=False)
     plot_speedup(layers, out / "bench_speedup.png")
@@ -358,21 +237,69 @@ def main(argv: Sequence[str] | None = None) -> int:
     if targets:
         print("\nTargets (issue 6):")
         print("\n".join(targets))
-    if recipes:
-        infer, train = bench_models(recipes, args.preset, args.model_ratio, batches[:2], args.frames,
-                                    args.repeats, log=log)
-        infer.to_csv(out / "bench_models.csv", index=False)
-        train.to_csv(out / "bench_train.csv", index=False)
-        print(f"\nWhole-model inference ({args.preset} preset, {args.frames} frames, ratio "
-              f"{args.model_ratio}), speedup over dense:")
-        print(infer.pivot_table(index=["model", "batch"], columns="method", values="speedup",
-                                sort=False).to_string(float_format=lambda v: f"{v:.2f}"))
-        print(f"\nTrain step time relative to dense (batch {max(batches[:2])}, Adam, MSE):")
-        print(train.pivot_table(index="model", columns="method", values="relative_to_dense",
-                                sort=False).to_string(float_format=lambda v: f"{v:.2f}"))
     mismatches = int((~layers["matches_dense"]).sum())
     print(f"\n{len(layers)} layer measurements, {mismatches} mismatching dense; "
-          f"wrote {out}/bench.csv, {out}/bench_speedup.png in {time.perf_counter() - started:.0f} s")
+          f"wrote {out}/bench.csv, {out}/bench_speedup.png")
+    return mismatches
+
+
+def _run_models(args: argparse.Namespace, batches: list[int], out: Path, log: Callable[[str], None]) -> None:
+    """Whole recipes: ``bench_models.csv`` (Keras, LiteRT, .tflite sizes) and ``bench_train.csv``."""
+    recipes = [r for r in args.models.split(",") if r]
+    presets = [p for p in args.preset.split(",") if p]
+    with_threads = lambda frame: frame.assign(**thread_settings())  # noqa: E731
+    infer = with_threads(bench_inference(recipes, presets, args.model_ratio, batches[:2], args.frames,
+                                         args.repeats, log=log))
+    train = with_threads(bench_train(recipes, presets[0], args.model_ratio, max(batches[:2]), args.frames,
+                                     args.repeats, log=log))
+    infer.to_csv(out / "bench_models.csv", index=False)
+    train.to_csv(out / "bench_train.csv", index=False)
+    print(f"\nWhole-model inference ({args.frames} frames, ratio {args.model_ratio}), "
+          "Keras speedup over dense:")
+    print(_table(infer, ["model", "preset", "batch"], "speedup"))
+    one = infer[infer.batch == 1]
+    print("\nLiteRT (batch 1, 1 thread) speedup over LiteRT dense:")
+    print(_table(one, ["model", "preset"], "litert_speedup"))
+    print("\nKeras latency / LiteRT latency of the same model (batch 1):")
+    print(_table(one, ["model", "preset"], "keras_over_litert"))
+    print("\n.tflite size (MB):")
+    print(_table(one.assign(tflite_mb=one.tflite_bytes / 1e6), ["model", "preset"], "tflite_mb"))
+    print(f"\nTrain step time relative to dense ({presets[0]} preset, batch {max(batches[:2])}, Adam, CTC):")
+    print(_table(train, ["model"], "relative_to_dense"))
+    print(f"\nwrote {out}/bench_models.csv, {out}/bench_train.csv")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the benchmark, write the CSVs and the figure, print the speedup tables."""
+    parser = argparse.ArgumentParser(prog="deepthin-bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--shapes", default=",".join(f"{m}x{n}" for m, n in SHAPES),
+                        help="layer shapes ('' skips the layer benchmark)")
+    parser.add_argument("--ratios", default=",".join(map(str, RATIOS)))
+    parser.add_argument("--batches", default=",".join(map(str, BATCHES)))
+    parser.add_argument("--repeats", type=int, default=30, help="timed calls per measurement (at most)")
+    parser.add_argument("--out", default="results", help="output folder")
+    parser.add_argument("--models", default="tfkaldi,deepspeech", help="recipes to time ('' for none)")
+    parser.add_argument("--preset", default="cpu,paper", help="recipe presets (train steps: the first)")
+    parser.add_argument("--model-ratio", type=float, default=0.01)
+    parser.add_argument("--frames", type=int, default=100)
+    parser.add_argument("--quick", action="store_true",
+                        help="tiny shapes and the tiny preset: a smoke test in seconds")
+    parser.add_argument("--verbose", action="store_true", help="print every measurement")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.shapes, args.ratios, args.batches = "64x128,96x96", "0.05", "1,4"
+        args.repeats, args.preset, args.frames = 5, "tiny", 8
+    batches = [int(b) for b in args.batches.split(",") if b]
+    log = print if args.verbose else (lambda _msg: None)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    settings = thread_settings()
+    print(f"deepthin-bench: TensorFlow {tf.__version__}, threads {settings} (0 = TensorFlow default)")
+    mismatches = _run_layers(args, batches, out, log) if args.shapes else 0
+    if args.models:
+        _run_models(args, batches, out, log)
+    print(f"done in {time.perf_counter() - started:.0f} s")
     return 1 if mismatches else 0
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import statistics
 import time
 from collections.abc import Callable
@@ -25,3 +26,14 @@ def median_latency(fn: Callable[[], Any], repeats: int, warmup: int = 3, budget_
             result.numpy()
         times.append(time.perf_counter() - t0)
     return statistics.median(times)
+
+
+def thread_settings() -> dict[str, int]:
+    """TensorFlow's thread pools as configured (0: TensorFlow's own default) and the CPU count."""
+    import tensorflow as tf
+
+    return {
+        "intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads(),
+        "inter_op_threads": tf.config.threading.get_inter_op_parallelism_threads(),
+        "cpus": os.cpu_count() or 0,
+    }

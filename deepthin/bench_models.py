@@ -1,0 +1,143 @@
+"""Whole recipes in ``deepthin-bench``: Keras and LiteRT inference latency, ``.tflite`` size, train step.
+
+Two measurements, each dense against every method at one ratio, in one process so
+that the methods share the machine's state:
+
+1. **Inference** (``bench_models.csv``): a recipe model (``frames`` input frames)
+   switched with :func:`deepthin.for_inference` (pruning with its final mask
+   applied, as after training), called through Keras at each batch, and its
+   LiteRT export (:mod:`deepthin.export`) run in LiteRT's interpreter at batch 1
+   (the export's signature; one interpreter thread) with the file's size. Every
+   preset asked for (``cpu`` and ``paper`` by default) is measured.
+2. **Training** (``bench_train.csv``): median time of the trainer's own step
+   (forward, CTC loss, backward, Adam) per method and its ratio to dense, at the
+   first preset only (a paper-size step takes seconds per method on a CPU).
+   Training uses the training path (kernel materialized once per step).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import keras
+import numpy as np
+import pandas as pd
+import tensorflow as tf
+
+from deepthin.compress import compress
+from deepthin.data import VOCAB
+from deepthin.experiment.trainer import Trainer, TrainerConfig
+from deepthin.export import litert_runner, tflite_bytes
+from deepthin.inference import for_inference
+from deepthin.report import compressed_layers, model_stored_params
+from deepthin.timing import median_latency
+
+#: Per-matrix methods timed in whole models (label, method, options).
+MODEL_METHODS: tuple[tuple[str, str, dict[str, Any]], ...] = (
+    ("deepthin-aligned", "deepthin", {"policy": "aligned"}),
+    ("deepthin-paper", "deepthin", {"policy": "paper"}),
+    ("lowrank", "lowrank", {}),
+    ("hashednet", "hashednet", {}),
+    ("pruning", "pruning", {}),
+)
+
+
+def variants(name: str, preset: str, ratio: float) -> list[tuple[str, keras.Model]]:
+    """``("dense", model)``, then each of :data:`MODEL_METHODS` compressed to ``ratio``."""
+    from recipes.presets import build, model_config
+
+    base, layers = build(name, preset), model_config(name).compressed_layers
+    out = [("dense", base)]
+    for label, method, options in MODEL_METHODS:
+        compressed = compress(base, method, ratio, layers=layers, **options)
+        if method == "pruning":
+            for layer in compressed_layers(compressed):
+                for matrix in layer.matrices.values():
+                    matrix.apply_final_mask()
+        out.append((label, compressed))
+    return out
+
+
+def model_inputs(model: keras.Model, batch: int, frames: int) -> dict[str, Any]:
+    """Random features of ``frames`` frames (all valid) for ``batch`` utterances."""
+    features = model.input["features"].shape[-1]
+    rng = np.random.default_rng(0)
+    return {
+        "features": tf.constant(rng.normal(size=(batch, frames, features)).astype("float32")),
+        "feature_lengths": tf.constant(np.full((batch,), frames, dtype="int32")),
+    }
+
+
+def _litert(model: keras.Model, frames: int, repeats: int) -> tuple[int, float]:
+    """``.tflite`` size in bytes and LiteRT's median seconds per batch-1 call."""
+    blob = tflite_bytes(model)
+    run = litert_runner(blob)
+    x = model_inputs(model, 1, frames)
+    features, lengths = x["features"].numpy(), x["feature_lengths"].numpy()
+    return len(blob), median_latency(lambda: run(features, lengths), repeats, warmup=2)
+
+
+def _inference_rows(
+    name: str, preset: str, ratio: float, batches: Sequence[int], frames: int, repeats: int,
+    log: Callable[[str], None],
+) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    dense: dict[Any, float] = {}
+    for label, model in variants(name, preset, ratio):
+        fast = for_inference(model)
+        call = tf.function(lambda x, fast=fast: fast(x, training=False))
+        size, litert_s = _litert(model, frames, repeats)
+        dense.setdefault("litert", litert_s)
+        for b in batches:
+            x = model_inputs(model, b, frames)
+            seconds = median_latency(lambda x=x, call=call: call(x), repeats, warmup=2)
+            dense.setdefault(b, seconds)
+            row = {"model": name, "preset": preset, "method": label, "ratio": ratio, "batch": b,
+                   "frames": frames, "stored_params": model_stored_params(model), "tflite_bytes": size,
+                   "latency_ms": seconds * 1e3, "speedup": dense[b] / seconds}
+            if b == 1:
+                row.update(litert_ms=litert_s * 1e3, litert_speedup=dense["litert"] / litert_s,
+                           keras_over_litert=seconds / litert_s)
+            rows.append(row)
+            log(f"{name} {preset} {label} batch={b}: Keras {seconds * 1e3:.2f} ms ({dense[b] / seconds:.2f}x)"
+                + (f", LiteRT {litert_s * 1e3:.2f} ms, {size:,} bytes" if b == 1 else ""))
+    return rows
+
+
+def bench_inference(
+    recipes: Sequence[str], presets: Sequence[str], ratio: float, batches: Sequence[int], frames: int,
+    repeats: int, log: Callable[[str], None] = print,
+) -> pd.DataFrame:
+    """One row per (recipe, preset, method, batch): Keras latency, and LiteRT's at batch 1."""
+    rows = [row for name in recipes for preset in presets
+            for row in _inference_rows(name, preset, ratio, batches, frames, repeats, log)]
+    return pd.DataFrame(rows)
+
+
+def _train_step_seconds(model: keras.Model, batch: int, frames: int, repeats: int) -> float:
+    """Median time of the trainer's own step (forward, CTC loss, backward, Adam) on one batch."""
+    trainer = Trainer(TrainerConfig(epochs=1, progress=False, tensorboard=False), VOCAB.blank)
+    model.compile(optimizer=trainer.optimizer(steps_per_epoch=1))
+    train_step, _ = trainer.steps(model)
+    labels = np.random.default_rng(1).integers(0, VOCAB.blank, size=(batch, max(1, frames // 10)))
+    x = {**model_inputs(model, batch, frames), "labels": tf.constant(labels, "int32"),
+         "label_lengths": tf.constant(np.full((batch,), labels.shape[1], "int32"))}
+    return median_latency(lambda: train_step(x), max(3, repeats // 4), warmup=2, budget_s=5.0)
+
+
+def bench_train(
+    recipes: Sequence[str], preset: str, ratio: float, batch: int, frames: int, repeats: int,
+    log: Callable[[str], None] = print,
+) -> pd.DataFrame:
+    """One row per (recipe, method): train-step time and its ratio to dense."""
+    rows = []
+    for name in recipes:
+        dense = 0.0
+        for label, model in variants(name, preset, ratio):
+            seconds = _train_step_seconds(model, batch, frames, repeats)
+            dense = dense or seconds
+            rows.append({"model": name, "preset": preset, "method": label, "ratio": ratio, "batch": batch,
+                         "frames": frames, "step_ms": seconds * 1e3, "relative_to_dense": seconds / dense})
+            log(f"{name} {label}: train step {seconds * 1e3:.1f} ms ({seconds / dense:.2f}x dense)")
+    return pd.DataFrame(rows)
