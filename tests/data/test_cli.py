@@ -43,7 +43,8 @@ def test_kaldi_summary_and_missing_root(tmp_path):
     r = _run("data=kaldi", f"data.root={tmp_path / 'data'}", cache=tmp_path)
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
-    assert lines[0] == "corpus: kaldi" and lines[1].split() == ["split", "utterances", "hours", "speakers"]
+    assert lines[0] == "corpus: kaldi"
+    assert lines[1].split() == ["split", "utterances", "hours", "speakers", "resampled"]
     assert [line.split()[:2] for line in lines[2:6]] == [
         ["train", "1"],
         ["dev", "1"],
