@@ -31,7 +31,6 @@ Dropout is the identity and BatchNorm an affine map at inference; the converter 
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import tempfile
@@ -46,7 +45,7 @@ import tensorflow as tf
 
 from deepthin.inference import for_inference
 from deepthin.report import compressed_layers, model_stored_params
-from deepthin.validation import check_choice
+from deepthin.validation import OneLineParser, check_choice
 
 FORMATS = ("tflite",)
 QUANTIZE = ("int8",)
@@ -201,17 +200,9 @@ def load_deployable(source: str | os.PathLike) -> tuple[keras.Model, Path]:
     return keras.models.load_model(file), file
 
 
-class _OneLineParser(argparse.ArgumentParser):
-    """Bad command-line input: one line naming it, exit status 2 (argparse adds a usage line)."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        print(f"{self.prog}: error: {message}", file=sys.stderr)
-        sys.exit(2)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """``deepthin-export RUN_DIR_OR_MODEL --format tflite [--out PATH] [--quantize int8]``."""
-    parser = _OneLineParser(prog="deepthin-export", description=__doc__.splitlines()[0])
+    parser = OneLineParser(prog="deepthin-export", description=__doc__.splitlines()[0])
     parser.add_argument("source", metavar="RUN_DIR_OR_MODEL")
     parser.add_argument("--format", required=True, choices=FORMATS)
     parser.add_argument("--out", help="output file (default: beside the input, model[-int8].tflite)")
