@@ -197,7 +197,16 @@ def load_deployable(source: str | os.PathLike) -> tuple[keras.Model, Path]:
     if not file.is_file() or file.suffix != ".keras":
         raise ValueError(f"{source}: no model found; allowed: a run directory holding model.keras, "
                          "or a .keras file")
-    return keras.models.load_model(file), file
+    model = keras.models.load_model(file)
+    try:
+        inputs, outputs = model.input, model.output
+    except (AttributeError, ValueError):  # a model never called has neither
+        inputs = outputs = None
+    if not (isinstance(inputs, dict) and set(inputs) == {"features", "feature_lengths"}
+            and isinstance(outputs, dict) and set(outputs) == {"logits", "logit_lengths"}):
+        raise ValueError(f"{file}: not a recipe model; allowed: a model with inputs features, "
+                         "feature_lengths and outputs logits, logit_lengths (what deepthin-run saves)")
+    return model, file
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -214,6 +223,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(str(error))
     suffix = f"-{args.quantize}" if args.quantize else ""
     out = Path(args.out) if args.out else file.with_name(f"{file.stem}{suffix}.tflite")
+    if not out.parent.is_dir():
+        parser.error(f"--out {out}: folder {out.parent} does not exist; "
+                     "allowed: a path in an existing folder")
     for line in export_tflite(model, out, args.quantize).lines():
         print(line)
     return 0

@@ -1,5 +1,6 @@
 """LiteRT export: the .tflite file computes what Keras computes, and stays as small as the stored form."""
 
+import keras
 import numpy as np
 import pytest
 
@@ -115,8 +116,13 @@ def test_cli_exports_a_run_directory_with_int8_weights(tmp_path, capsys):
     (["{dir}", "--format", "onnx"], "'onnx'"),
     (["{dir}", "--format", "tflite", "--quantize", "int4"], "'int4'"),
     (["{dir}/missing", "--format", "tflite"], "no model found"),
+    (["{dir}/plain.keras", "--format", "tflite"], "not a recipe model"),
+    (["{dir}/lowrank.keras", "--format", "tflite", "--out", "{dir}/no/such/m.tflite"], "does not exist"),
 ])
 def test_cli_bad_input_is_one_line_exit_2(tmp_path, capsys, argv, named):
+    plain = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
+    save_for_inference(plain, tmp_path / "plain.keras")
+    save_for_inference(_model("tfkaldi", "lowrank", {}), tmp_path / "lowrank.keras")
     with pytest.raises(SystemExit) as exit_info:
         main([a.format(dir=tmp_path) for a in argv])
     assert exit_info.value.code == 2
