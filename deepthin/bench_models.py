@@ -17,7 +17,7 @@ that the methods share the machine's state:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import keras
@@ -43,20 +43,23 @@ MODEL_METHODS: tuple[tuple[str, str, dict[str, Any]], ...] = (
 )
 
 
-def variants(name: str, preset: str, ratio: float) -> list[tuple[str, keras.Model]]:
-    """``("dense", model)``, then each of :data:`MODEL_METHODS` compressed to ``ratio``."""
+def variants(name: str, preset: str, ratio: float) -> Iterator[tuple[str, keras.Model]]:
+    """``("dense", model)``, then each of :data:`MODEL_METHODS` compressed to ``ratio``.
+
+    One at a time: at the paper preset a model with its inference caches holds gigabytes
+    (HashedNets' index), and a list of all six would hold them all at once.
+    """
     from recipes.presets import build, model_config
 
     base, layers = build(name, preset), model_config(name).compressed_layers
-    out = [("dense", base)]
+    yield "dense", base
     for label, method, options in MODEL_METHODS:
         compressed = compress(base, method, ratio, layers=layers, **options)
         if method == "pruning":
             for layer in compressed_layers(compressed):
                 for matrix in layer.matrices.values():
                     matrix.apply_final_mask()
-        out.append((label, compressed))
-    return out
+        yield label, compressed
 
 
 def model_inputs(model: keras.Model, batch: int, frames: int) -> dict[str, Any]:
