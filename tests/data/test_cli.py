@@ -73,4 +73,5 @@ def test_fsdd_without_root_says_how_to_get_it(tmp_path):
     assert line.startswith(
         "deepthin-data: error: FSDD recordings directory not set: give data.root=PATH or set FSDD_ROOT"
     )
-    assert "deepthin-data fetch fsdd" in line and "https://github.com/Jakobovski/free-spoken-digit-dataset" in line
+    assert "deepthin-data fetch fsdd" in line
+    assert "https://github.com/Jakobovski/free-spoken-digit-dataset" in line
