@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import statistics
 import time
 from collections.abc import Callable
@@ -45,3 +46,14 @@ def median_wall_and_cpu(fn: Callable[[], Any], repeats: int, budget_s: float = 5
         walls.append(time.perf_counter() - t0)
         cpus.append(time.process_time() - c0)
     return statistics.median(walls), statistics.median(cpus)
+
+
+def thread_settings() -> dict[str, int]:
+    """TensorFlow's thread pools as configured (0: TensorFlow's own default) and the CPU count."""
+    import tensorflow as tf
+
+    return {
+        "intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads(),
+        "inter_op_threads": tf.config.threading.get_inter_op_parallelism_threads(),
+        "cpus": os.cpu_count() or 0,
+    }

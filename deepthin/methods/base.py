@@ -240,6 +240,11 @@ class WeightMethod:
             self.refresh_inference()
         return self._inference_cache[key]
 
+    def inference_variables(self) -> list[tf.Variable]:
+        """The cache's variables (none before it is filled): what a graph of the inference path reads,
+        and what an exporter must track, since the layer does not."""
+        return list((getattr(self, "_inference_cache", None) or {}).values())
+
     def drop_inference_cache(self) -> None:
         """Free the cache; the next :meth:`cached` rebuilds it."""
         self._inference_cache = None
