@@ -111,9 +111,11 @@ def main() -> None:
         wall, cpu = epoch_seconds(walls, steps), epoch_seconds(cpus, steps)
         kind = "measured" if len(walls) == steps else f"extrapolated from {len(walls)} steps"
         print(f"{cfg.model.name} {args.preset} {method} ratio {args.ratio}: {steps} steps of "
-              f"{cfg.batch_size}, first {TRACED_STEPS} {sum(walls[:TRACED_STEPS]):.1f} s, median step "
-              f"{statistics.median(walls[TRACED_STEPS:] or walls):.2f} s wall "
-              f"{statistics.median(cpus[TRACED_STEPS:] or cpus):.2f} s CPU; epoch {wall / 60:.1f} min wall, "
+              f"{cfg.batch_size}, first {TRACED_STEPS} {sum(walls[:TRACED_STEPS]):.1f} s wall "
+              f"{sum(cpus[:TRACED_STEPS]):.1f} s CPU, median step "
+              f"{statistics.median(walls[TRACED_STEPS:] or walls) * 1e3:.0f} ms wall "
+              f"{statistics.median(cpus[TRACED_STEPS:] or cpus) * 1e3:.0f} ms CPU; "
+              f"epoch {wall / 60:.1f} min wall, "
               f"{cpu / 60:.1f} CPU-min ({kind}); {cfg.trainer.epochs} epochs ~ "
               f"{cfg.trainer.epochs * wall / 60:.0f} min wall", flush=True)
 

@@ -35,8 +35,8 @@ LAYER_KWARGS = frozenset(
 
 
 #: What an unknown batch or time dimension counts as when a method picks its route: the order of a
-#: training batch's utterances and of an utterance's frames after striding. Traced training steps
-#: see unknown dimensions as soon as the padded length varies (``reduce_retracing``).
+#: training batch's utterances and of an utterance's frames after striding. The trainer traces its
+#: steps for unknown batch and length (``Trainer.steps``), so this is what training sees.
 UNKNOWN_DIM = 32
 
 

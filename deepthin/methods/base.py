@@ -48,8 +48,9 @@ from deepthin.validation import check_choice, check_matrix_shape, check_options,
 
 #: ``training_path`` option of methods with a factored route (see :meth:`WeightMethod.route`).
 TRAINING_PATHS = ("auto", "factored", "reconstruct")
-#: The fixed cost of one more matmul op inside a compiled graph, in multiply-adds: measured here
-#: (``deepthin-bench`` layer timings, 2 CPU cores) as about 5 us per op at about 10 GMAC/s.
+#: The fixed cost of one more op inside a compiled step, in multiply-adds: about 10 us per op
+#: (a tiny training step: 1333 ops in 17 ms of CPU, ``deepthin/experiment/trainer.py``), the order
+#: of 50,000 multiply-adds of a core. An order of magnitude, it only decides for tiny layers.
 MATMUL_OVERHEAD_MACS = 50_000
 
 
