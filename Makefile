@@ -5,7 +5,7 @@ PYTHON ?= python3
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PACKAGES := espeak-ng libsndfile1
 
-.PHONY: install system-deps run demo test lint ratios bench
+.PHONY: install system-deps run demo test lint ratios bench bench-train
 
 system-deps:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -34,6 +34,9 @@ ratios:
 
 bench:
 	deepthin-bench --out results
+
+bench-train:
+	deepthin-bench --train --out results
 
 # Sweeps (conf/experiment/*.yaml) and the report. Each sweep target runs the grid's compressed methods,
 # then its dense baseline once per seed. Jobs run in parallel, one per core (hydra-joblib-launcher);

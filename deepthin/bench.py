@@ -1,31 +1,20 @@
 """``deepthin-bench``: measured inference speedup of each method over the dense layer.
 
-Three measurements, all in one process so dense and compressed share the
+Three measurements, each in one process so dense and compressed share the
 machine's state (threads, caches, clock):
 
-1. **Layers** (``bench.csv``): for each layer shape, ratio and batch, the
-   median latency of ``x @ W`` through each method's inference path (the one
-   :func:`deepthin.for_inference` switches to) against TensorFlow's dense
-   matmul of an uncompressed kernel of the same shape. Every callable is a
-   ``tf.function`` traced and warmed up before timing. Two timings:
-   ``call_us`` is one Python call of the compiled function per product, so
-   it includes TensorFlow's fixed per-call cost (about 150-200 us here,
-   measured as the latency of a 64x128 matmul), which caps any speedup;
-   ``graph_us`` (the headline ``speedup``) is the cost of one product inside
-   a compiled graph, as a layer runs inside a model or an LSTM step: ``K``
-   products chained in one function (each next input depends on the last
-   output through a ``(B, 1)`` column, so nothing is merged or reordered),
-   divided by ``K``. Each path's output is checked against ``x @ kernel()``
-   (column ``matches_dense``).
-2. **Models** (``bench_models.csv``): latency of a whole recipe model
-   (``cpu`` preset, 100 frames) called for inference, dense against each
-   method at one ratio, switched with ``for_inference`` (pruning with its
-   final mask applied, as after training).
-3. **Training** (``bench_train.csv``): median time of one ``train_on_batch``
-   step (Adam, mean squared error of the logits against random targets, no
-   CTC: the loss is the same for all methods and cheap) per method, and its
-   ratio to dense. Training uses the training path (kernel materialized once
-   per step), not the inference path.
+1. **Layers** (``bench.csv``, ``bench_speedup.png``): the median latency of
+   ``x @ W`` through each method's inference path against TensorFlow's dense
+   matmul, per layer shape, ratio and batch, in-graph and per Python call,
+   each path checked against ``x @ kernel()`` (:mod:`deepthin.bench_layers`).
+   ``--shapes ''`` skips it.
+2. **Models** (``bench_models.csv``): whole recipes at each preset through
+   Keras (each batch) and LiteRT (batch 1), and their ``.tflite`` sizes, dense
+   against each method at one ratio (:mod:`deepthin.bench_models`).
+   ``--models ''`` skips it.
+3. **Training** (``--train`` instead of the two above: ``bench_train.csv``,
+   ``bench_train.png``): a whole training step of every recipe, preset, method
+   and ratio against the dense model's, see :mod:`deepthin.bench_train`.
 
 TensorFlow's thread settings are left at their defaults (0 = chosen by
 TensorFlow) and recorded in every CSV with the CPU count.
@@ -39,325 +28,110 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("TF_CPU_ALLOCATOR_USE_BFC", "true")  # allocator statistics for --train's memory
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from deepthin.compress import compress  # noqa: E402
-from deepthin.data import VOCAB  # noqa: E402
-from deepthin.experiment.trainer import Trainer, TrainerConfig  # noqa: E402
-from deepthin.inference import for_inference  # noqa: E402
-from deepthin.methods.registry import make_method  # noqa: E402
-from deepthin.timing import median_latency  # noqa: E402
-
-SHAPES = ((440, 2048), (2048, 2048), (4096, 4096), (2048, 8192))
-RATIOS = (0.005, 0.01, 0.05, 0.2)
-BATCHES = (1, 16, 128)
-#: (label, method, options): every inference path that the bench times.
-PATHS: tuple[tuple[str, str, dict[str, Any]], ...] = (
-    ("deepthin-aligned", "deepthin", {"policy": "aligned", "inference_path": "factored"}),
-    ("deepthin-paper", "deepthin", {"policy": "paper", "inference_path": "materialize"}),
-    ("deepthin-paper-blocked", "deepthin", {"policy": "paper", "inference_path": "blocked"}),
-    ("lowrank", "lowrank", {}),
-    ("hashednet", "hashednet", {}),
-    ("pruning-sparse", "pruning", {"inference_path": "sparse"}),
-    ("pruning-masked", "pruning", {"inference_path": "masked"}),
+from deepthin.bench_layers import (  # noqa: E402
+    BATCHES,
+    RATIOS,
+    SHAPES,
+    bench_layers,
+    plot_speedup,
+    speedup_table,
+    target_lines,
 )
-#: Per-matrix methods timed in whole models (label, method, options).
-MODEL_METHODS: tuple[tuple[str, str, dict[str, Any]], ...] = (
-    ("deepthin-aligned", "deepthin", {"policy": "aligned"}),
-    ("deepthin-paper", "deepthin", {"policy": "paper"}),
-    ("lowrank", "lowrank", {}),
-    ("hashednet", "hashednet", {}),
-    ("pruning", "pruning", {}),
-)
-#: Speedup targets of issue 6: (m, n) at ratio 0.01, batch 1.
-TARGETS = {(2048, 2048): 5.0, (4096, 4096): 15.0}
-
-
-def thread_settings() -> dict[str, int]:
-    """TensorFlow's thread pools as configured (0: TensorFlow's own default) and the CPU count."""
-    return {
-        "intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads(),
-        "inter_op_threads": tf.config.threading.get_inter_op_parallelism_threads(),
-        "cpus": os.cpu_count() or 0,
-    }
-
-
-def chained(fn: Callable[[Any], Any], k: int) -> Callable[[Any], Any]:
-    """A compiled function applying ``fn`` ``k`` times in a dependent chain (see module doc)."""
-
-    @tf.function
-    def run(x: Any) -> Any:
-        y = fn(x)
-        for _ in range(k - 1):
-            x = x + 1e-30 * y[:, :1]  # data dependency: the next product waits for this one
-            y = fn(x)
-        return y
-
-    return run
-
-
-def graph_latency(fn: Callable[[Any], Any], x: Any, call_s: float, repeats: int) -> float:
-    """Seconds per product inside a graph: ``K`` chained products (about 5 ms of work) over ``K``."""
-    k = int(min(20, max(1, round(5e-3 / call_s))))
-    run = chained(fn, k)
-    return median_latency(lambda: run(x), max(5, repeats // 2)) / k
-
-
-def _final_mask(method: Any) -> None:
-    """Give a pruning matrix its end-of-training mask: the ``ratio m n`` largest weights kept.
-
-    An untrained pruning layer keeps every weight (the schedule has not run),
-    which would time a 100%-dense sparse matrix instead of the pruned model.
-    """
-    w = method.w.numpy()
-    keep = method.keep_count(method.final_sparsity)
-    threshold = np.partition(np.abs(w).ravel(), w.size - keep)[w.size - keep]
-    method.mask.assign((np.abs(w) >= threshold).astype("float32"))
-
-
-def _pruned_method(shape: tuple[int, int], ratio: float, options: dict[str, Any]) -> Any:
-    """A pruning matrix with its final mask."""
-    holder = keras.layers.Layer()
-    method = make_method("pruning", shape, ratio, **options)
-    method.build(holder, "kernel", seed=0)
-    _final_mask(method)
-    return method
-
-
-def _method(method: str, shape: tuple[int, int], ratio: float, options: dict[str, Any]) -> Any:
-    if method == "pruning":
-        return _pruned_method(shape, ratio, options)
-    holder = keras.layers.Layer()
-    matrix = make_method(method, shape, ratio, **options)
-    matrix.build(holder, "kernel", seed=0)
-    return matrix
-
-
-def bench_layers(
-    shapes: Sequence[tuple[int, int]],
-    ratios: Sequence[float],
-    batches: Sequence[int],
-    repeats: int,
-    paths: Sequence[tuple[str, str, dict[str, Any]]] = PATHS,
-    log: Callable[[str], None] = print,
-) -> pd.DataFrame:
-    """One row per (shape, ratio, batch, path): median latencies, speedup, correctness."""
-    rows = []
-    rng = np.random.default_rng(0)
-    for m, n in shapes:
-        dense_w = tf.Variable(rng.normal(0, (2.0 / (m + n)) ** 0.5, (m, n)).astype("float32"))
-        dense_mm = lambda x, w=dense_w: tf.matmul(x, w)  # noqa: E731
-        dense_fn = tf.function(dense_mm)
-        inputs = {b: tf.constant(rng.normal(size=(b, m)).astype("float32")) for b in batches}
-        dense_call = {
-            b: median_latency(lambda x=inputs[b], f=dense_fn: f(x), repeats) for b in batches
-        }
-        dense_s = {b: graph_latency(dense_mm, inputs[b], dense_call[b], repeats) for b in batches}
-        for ratio in ratios:
-            for label, method, options in paths:
-                matrix = _method(method, (m, n), ratio, options)
-                kernel = matrix.kernel(False)
-                matrix.refresh_inference()
-                path_fn = matrix.inference_fn()
-                fn = tf.function(path_fn)
-                for b in batches:
-                    x = inputs[b]
-                    expected = tf.matmul(x, kernel).numpy()
-                    got = fn(x).numpy()
-                    scale = float(np.abs(expected).max()) or 1.0
-                    ok = bool(np.allclose(got, expected, rtol=1e-3, atol=1e-4 * scale))
-                    call_s = median_latency(lambda fn=fn, x=x: fn(x), repeats)
-                    seconds = graph_latency(path_fn, x, call_s, repeats)
-                    rows.append({
-                        "m": m, "n": n, "ratio": ratio, "batch": b, "path": label,
-                        "stored_params": matrix.stored_params(),
-                        "dense_us": dense_s[b] * 1e6, "path_us": seconds * 1e6,
-                        "speedup": dense_s[b] / seconds,
-                        "dense_call_us": dense_call[b] * 1e6, "path_call_us": call_s * 1e6,
-                        "speedup_call": dense_call[b] / call_s, "matches_dense": ok,
-                    })
-                    log(f"{m}x{n} ratio={ratio} batch={b} {label}: {seconds * 1e6:.0f} us "
-                        f"(dense {dense_s[b] * 1e6:.0f} us) {dense_s[b] / seconds:.2f}x"
-                        f"{'' if ok else ' MISMATCH'}")
-                del matrix, kernel, fn, path_fn
-    frame = pd.DataFrame(rows)
-    for key, value in thread_settings().items():
-        frame[key] = value
-    return frame
-
-
-def _recipe(name: str, preset: str) -> tuple[keras.Model, str]:
-    from recipes.presets import build, model_config
-
-    return build(name, preset), model_config(name).compressed_layers
-
-
-def _model_inputs(model: keras.Model, batch: int, frames: int) -> dict[str, Any]:
-    features = model.input["features"].shape[-1]
-    rng = np.random.default_rng(0)
-    return {
-        "features": tf.constant(rng.normal(size=(batch, frames, features)).astype("float32")),
-        "feature_lengths": tf.constant(np.full((batch,), frames, dtype="int32")),
-    }
-
-
-def _train_step_seconds(model: keras.Model, batch: int, frames: int, repeats: int) -> float:
-    """Median time of the trainer's own step (forward, CTC loss, backward, Adam) on one batch."""
-    trainer = Trainer(TrainerConfig(epochs=1, progress=False, tensorboard=False), VOCAB.blank)
-    model.compile(optimizer=trainer.optimizer(steps_per_epoch=1))
-    train_step, _ = trainer.steps(model)
-    labels = np.random.default_rng(1).integers(0, VOCAB.blank, size=(batch, max(1, frames // 10)))
-    x = {**_model_inputs(model, batch, frames), "labels": tf.constant(labels, "int32"),
-         "label_lengths": tf.constant(np.full((batch,), labels.shape[1], "int32"))}
-    return median_latency(lambda: train_step(x), max(3, repeats // 4), warmup=2, budget_s=5.0)
-
-
-def bench_models(
-    recipes: Sequence[str], preset: str, ratio: float, batches: Sequence[int], frames: int, repeats: int,
-    log: Callable[[str], None] = print,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Whole-model inference latency and train-step time, dense against each method."""
-    infer_rows, train_rows = [], []
-    for name in recipes:
-        base, layers = _recipe(name, preset)
-        variants = [("dense", base)]
-        for label, method, options in MODEL_METHODS:
-            compressed = compress(base, method, ratio, layers=layers, **options)
-            if method == "pruning":
-                for layer in compressed._flatten_layers():
-                    for matrix in getattr(layer, "matrices", {}).values():
-                        _final_mask(matrix)
-            variants.append((label, compressed))
-        dense_infer: dict[int, float] = {}
-        dense_train = 0.0
-        for label, model in variants:
-            fast = for_inference(model)
-            call = tf.function(lambda x, fast=fast: fast(x, training=False))
-            for b in batches:
-                x = _model_inputs(model, b, frames)
-                seconds = median_latency(lambda x=x, call=call: call(x), repeats, warmup=2)
-                dense_infer.setdefault(b, seconds)
-                infer_rows.append({
-                    "model": name, "preset": preset, "method": label, "ratio": ratio, "batch": b,
-                    "frames": frames, "latency_ms": seconds * 1e3,
-                    "speedup": dense_infer[b] / seconds,
-                })
-                log(f"{name} {label} batch={b}: inference {seconds * 1e3:.2f} ms "
-                    f"({dense_infer[b] / seconds:.2f}x)")
-            seconds = _train_step_seconds(model, max(batches), frames, repeats)
-            if label == "dense":
-                dense_train = seconds
-            train_rows.append({
-                "model": name, "preset": preset, "method": label, "ratio": ratio,
-                "batch": max(batches), "frames": frames, "step_ms": seconds * 1e3,
-                "relative_to_dense": seconds / dense_train,
-            })
-            log(f"{name} {label}: train step {seconds * 1e3:.1f} ms ({seconds / dense_train:.2f}x dense)")
-    infer, train = pd.DataFrame(infer_rows), pd.DataFrame(train_rows)
-    for frame in (infer, train):
-        for key, value in thread_settings().items():
-            frame[key] = value
-    return infer, train
-
-
-def speedup_table(frame: pd.DataFrame, batch: int, per_call: bool = False) -> str:
-    """Speedup over dense at ``batch``: one row per (shape, ratio), one column per path."""
-    sub = frame[frame["batch"] == batch].copy()
-    sub["shape"] = sub["m"].astype(str) + "x" + sub["n"].astype(str)
-    value, dense_col = ("speedup_call", "dense_call_us") if per_call else ("speedup", "dense_us")
-    table = sub.pivot_table(index=["shape", "ratio"], columns="path", values=value, sort=False)
-    table = table[[p for p, _, _ in PATHS if p in table.columns]]
-    dense = sub.groupby(["shape", "ratio"], sort=False)[dense_col].first()
-    table.insert(0, "dense_us", dense.round(0).astype(int))
-    return table.to_string(float_format=lambda v: f"{v:.2f}")
-
-
-def target_lines(frame: pd.DataFrame) -> list[str]:
-    """Issue 6's targets (ratio 0.01, batch 1) against the best path of each method."""
-    lines = []
-    for (m, n), goal in TARGETS.items():
-        sub = frame[(frame.m == m) & (frame.n == n) & (frame.batch == 1) & np.isclose(frame.ratio, 0.01)]
-        for _, row in sub.iterrows():
-            status = "meets" if row.speedup >= goal else "misses"
-            lines.append(f"{m}x{n} ratio 0.01 batch 1 {row.path}: {row.speedup:.2f}x in-graph, {status} "
-                         f"{goal:g}x ({row.speedup_call:.2f}x per Python call)")
-    return lines
-
-
-def plot_speedup(frame: pd.DataFrame, path: Path) -> None:
-    """Speedup against ratio (log x), one panel per (batch, shape), one line per path."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    shapes = list(dict.fromkeys(zip(frame.m, frame.n, strict=True)))
-    batches = sorted(frame.batch.unique())
-    fig, axes = plt.subplots(len(batches), len(shapes), figsize=(4 * len(shapes), 3.2 * len(batches)),
-                             squeeze=False, sharex=True)
-    for i, b in enumerate(batches):
-        for j, (m, n) in enumerate(shapes):
-            ax = axes[i][j]
-            sub = frame[(frame.m == m) & (frame.n == n) & (frame.batch == b)]
-            for label, group in sub.groupby("path", sort=False):
-                ax.plot(group.ratio, group.speedup, marker="o", label=label)
-            ax.axhline(1.0, color="gray", lw=0.8, ls="--")
-            ax.set_xscale("log")
-            ax.set_yscale("log")
-            ax.set_title(f"{m}x{n}, batch {b}", fontsize=9)
-            if i == len(batches) - 1:
-                ax.set_xlabel("ratio")
-            if j == 0:
-                ax.set_ylabel("speedup over dense")
-    axes[0][0].legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+from deepthin.bench_models import bench_inference  # noqa: E402
+from deepthin.bench_train import PRESETS, TRAIN_RATIOS, bench_train, memory_table, plot_train, train_table  # noqa: E402
+from deepthin.timing import thread_settings  # noqa: E402
+from deepthin.validation import check_choice, check_matrix_shape, check_ratio  # noqa: E402
 
 
 def _shape(text: str) -> tuple[int, int]:
-    m, n = text.lower().split("x")
-    return int(m), int(n)
+    try:
+        m, n = text.lower().split("x")
+        return check_matrix_shape((int(m), int(n)))
+    except ValueError:
+        raise ValueError(f"--shapes entry {text!r} is not a shape; allowed: MxN with M, N >= 1") from None
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the benchmark, write the CSVs and the figure, print the speedup tables."""
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="deepthin-bench", description=__doc__.splitlines()[0])
-    parser.add_argument("--shapes", default=",".join(f"{m}x{n}" for m, n in SHAPES))
-    parser.add_argument("--ratios", default=",".join(map(str, RATIOS)))
+    parser.add_argument("--shapes", default=",".join(f"{m}x{n}" for m, n in SHAPES),
+                        help="layer shapes ('' skips the layer benchmark)")
+    parser.add_argument("--ratios", default=None,
+                        help=f"layer ratios (default {','.join(map(str, RATIOS))}); with --train, "
+                             f"model ratios (default {','.join(map(str, TRAIN_RATIOS))})")
     parser.add_argument("--batches", default=",".join(map(str, BATCHES)))
     parser.add_argument("--repeats", type=int, default=30, help="timed calls per measurement (at most)")
     parser.add_argument("--out", default="results", help="output folder")
     parser.add_argument("--models", default="tfkaldi,deepspeech", help="recipes to time ('' for none)")
-    parser.add_argument("--preset", default="cpu")
+    parser.add_argument("--preset", default="cpu,paper", help="presets of the whole-model inference timings")
     parser.add_argument("--model-ratio", type=float, default=0.01)
     parser.add_argument("--frames", type=int, default=100)
+    parser.add_argument("--train", action="store_true",
+                        help="time whole training steps instead (bench_train.csv, bench_train.png)")
+    parser.add_argument("--presets", default=",".join(PRESETS), help="presets of --train")
+    parser.add_argument("--train-batch", type=int, default=16, help="utterances per --train step")
     parser.add_argument("--quick", action="store_true",
                         help="tiny shapes and the tiny preset: a smoke test in seconds")
     parser.add_argument("--verbose", action="store_true", help="print every measurement")
-    args = parser.parse_args(argv)
-    if args.quick:
-        args.shapes, args.ratios, args.batches = "64x128,96x96", "0.05", "1,4"
-        args.repeats, args.preset, args.frames = 5, "tiny", 8
-    shapes = [_shape(s) for s in args.shapes.split(",") if s]
-    ratios = [float(r) for r in args.ratios.split(",") if r]
-    batches = [int(b) for b in args.batches.split(",") if b]
-    recipes = [r for r in args.models.split(",") if r]
-    log = print if args.verbose else (lambda _msg: None)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    return parser
 
-    started = time.perf_counter()
-    settings = thread_settings()
-    print(f"deepthin-bench: TensorFlow {tf.__version__}, threads {settings} (0 = TensorFlow default)")
+
+def _numbers(text: str, kind: type, what: str) -> list:
+    """Comma-separated numbers, or a one-line error naming the bad one."""
+    try:
+        return [kind(v) for v in text.split(",") if v]
+    except ValueError:
+        raise ValueError(f"{what} {text!r} is not a comma-separated list of {kind.__name__}s") from None
+
+
+def _recipes_and_presets(models: str, presets: str) -> tuple[list[str], list[str]]:
+    """Comma-separated recipe and preset names, each checked against the recipes'."""
+    from recipes.presets import MODELS
+    from recipes.presets import PRESETS as ALL_PRESETS
+
+    return ([check_choice("model", r, MODELS) for r in models.split(",") if r],
+            [check_choice("preset", p, ALL_PRESETS) for p in presets.split(",") if p])
+
+
+def _table(frame: pd.DataFrame, index: list[str], values: str) -> str:
+    return frame.pivot_table(index=index, columns="method", values=values, sort=False).to_string(
+        float_format=lambda v: f"{v:.2f}")
+
+
+def _train_main(args: argparse.Namespace, out: Path, log: Callable[[str], None]) -> int:
+    """``--train``: time a training step of every (recipe, preset, method, ratio) against dense."""
+    recipes, presets = _recipes_and_presets(args.models, args.presets)
+    ratios = [check_ratio(r) for r in _numbers(args.ratios or ",".join(map(str, TRAIN_RATIOS)),
+                                                float, "--ratios")]
+    if args.quick:
+        presets, ratios, args.train_batch, args.frames, args.repeats = ["tiny"], [0.05], 4, 8, 3
+    frame = bench_train(recipes, presets, ratios, args.train_batch, args.frames, args.repeats, log=log)
+    frame = frame.assign(**thread_settings())
+    frame.to_csv(out / "bench_train.csv", index=False)
+    plot_train(frame, out / "bench_train.png")
+    shape = f"batch {args.train_batch} x {args.frames} frames, trainer step: CTC, Adam"
+    print(f"\nTrain step CPU time relative to dense ({shape}); dense's wall ms, CPU ms and MiB:")
+    print(train_table(frame))
+    print(f"\nTrain step wall time relative to dense ({shape}):")
+    print(train_table(frame, "relative_to_dense"))
+    print("\nMemory a training step needs (MiB: weights + peak allocations of the step):")
+    print(memory_table(frame))
+    print(f"\nwrote {out}/bench_train.csv, {out}/bench_train.png")
+    return 0
+
+
+def _run_layers(args: argparse.Namespace, batches: list[int], out: Path, log: Callable[[str], None]) -> int:
+    """The layer benchmark, its CSV, figure and tables; returns how many paths mismatched dense."""
+    shapes = [_shape(s) for s in args.shapes.split(",") if s]
+    ratios = [check_ratio(r) for r in _numbers(args.ratios or ",".join(map(str, RATIOS)),
+                                                float, "--ratios")]
     layers = bench_layers(shapes, ratios, batches, args.repeats, log=log)
     layers.to_csv(out / "bench.csv", index=False)
     plot_speedup(layers, out / "bench_speedup.png")
@@ -370,22 +144,59 @@ def main(argv: Sequence[str] | None = None) -> int:
     if targets:
         print("\nTargets (issue 6):")
         print("\n".join(targets))
-    if recipes:
-        infer, train = bench_models(recipes, args.preset, args.model_ratio, batches[:2], args.frames,
-                                    args.repeats, log=log)
-        infer.to_csv(out / "bench_models.csv", index=False)
-        train.to_csv(out / "bench_train.csv", index=False)
-        print(f"\nWhole-model inference ({args.preset} preset, {args.frames} frames, ratio "
-              f"{args.model_ratio}), speedup over dense:")
-        print(infer.pivot_table(index=["model", "batch"], columns="method", values="speedup",
-                                sort=False).to_string(float_format=lambda v: f"{v:.2f}"))
-        print(f"\nTrain step time relative to dense (batch {max(batches[:2])}, Adam, MSE):")
-        print(train.pivot_table(index="model", columns="method", values="relative_to_dense",
-                                sort=False).to_string(float_format=lambda v: f"{v:.2f}"))
     mismatches = int((~layers["matches_dense"]).sum())
     print(f"\n{len(layers)} layer measurements, {mismatches} mismatching dense; "
-          f"wrote {out}/bench.csv, {out}/bench_speedup.png in {time.perf_counter() - started:.0f} s")
+          f"wrote {out}/bench.csv, {out}/bench_speedup.png")
+    return mismatches
+
+
+def _run_models(args: argparse.Namespace, batches: list[int], out: Path, log: Callable[[str], None]) -> None:
+    """Whole recipes: ``bench_models.csv`` (Keras, LiteRT, .tflite sizes)."""
+    recipes, presets = _recipes_and_presets(args.models, args.preset)
+    infer = bench_inference(recipes, presets, args.model_ratio, batches[:2], args.frames, args.repeats,
+                            log=log).assign(**thread_settings())
+    infer.to_csv(out / "bench_models.csv", index=False)
+    print(f"\nWhole-model inference ({args.frames} frames, ratio {args.model_ratio}), "
+          "Keras speedup over dense:")
+    print(_table(infer, ["model", "preset", "batch"], "speedup"))
+    one = infer[infer.batch == 1]
+    print("\nLiteRT (batch 1, 1 thread) speedup over LiteRT dense:")
+    print(_table(one, ["model", "preset"], "litert_speedup"))
+    print("\nKeras latency / LiteRT latency of the same model (batch 1):")
+    print(_table(one, ["model", "preset"], "keras_over_litert"))
+    print("\n.tflite size (MB):")
+    print(_table(one.assign(tflite_mb=one.tflite_bytes / 1e6), ["model", "preset"], "tflite_mb"))
+    print(f"\nwrote {out}/bench_models.csv")
+
+
+def _layers_main(args: argparse.Namespace, out: Path, log: Callable[[str], None]) -> int:
+    """Layer paths against dense matmul (unless ``--shapes ''``), then whole-model inference."""
+    if args.quick:
+        args.shapes, args.ratios, args.batches = "64x128,96x96", "0.05", "1,4"
+        args.repeats, args.preset, args.frames = 5, "tiny", 8
+    batches = _numbers(args.batches, int, "--batches")
+    mismatches = _run_layers(args, batches, out, log) if args.shapes else 0
+    if args.models:
+        _run_models(args, batches, out, log)
     return 1 if mismatches else 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the benchmark, write the CSVs and the figures, print the tables."""
+    args = _parser().parse_args(argv)
+    log = print if args.verbose else (lambda _msg: None)
+    out = Path(args.out)
+    started = time.perf_counter()
+    print(f"deepthin-bench: TensorFlow {tf.__version__}, threads {thread_settings()} "
+          "(0 = TensorFlow default)")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        code = (_train_main if args.train else _layers_main)(args, out, log)
+    except ValueError as error:
+        print(f"deepthin-bench: error: {error}", file=sys.stderr)
+        return 2
+    print(f"done in {time.perf_counter() - started:.0f} s")
+    return code
 
 
 if __name__ == "__main__":

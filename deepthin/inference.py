@@ -13,6 +13,7 @@ file is no larger than the trained model's.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import keras
@@ -20,33 +21,41 @@ import keras
 from deepthin.report import compressed_layers
 
 _COMPRESSED = {"deepthin>CompressedDense", "deepthin>CompressedLSTM"}
+#: ``(method, method_options) -> options to override``: another choice of inference path per layer.
+OptionOverrides = Callable[[str, dict[str, Any]], dict[str, Any]]
 
 
-def _mark(config: Any) -> int:
+def _mark(config: Any, overrides: OptionOverrides | None = None) -> int:
     """Set ``inference: True`` in every compressed layer's config, at any depth; return how many."""
     count = 0
     if isinstance(config, dict):
-        if config.get("registered_name") in _COMPRESSED and isinstance(config.get("config"), dict):
-            config["config"]["inference"] = True
+        layer = config.get("config")
+        if config.get("registered_name") in _COMPRESSED and isinstance(layer, dict):
+            layer["inference"] = True
+            if overrides is not None:
+                options = dict(layer.get("method_options") or {})
+                layer["method_options"] = {**options, **overrides(layer["method"], options)}
             count += 1
         for value in config.values():
-            count += _mark(value)
+            count += _mark(value, overrides)
     elif isinstance(config, list | tuple):
         for value in config:
-            count += _mark(value)
+            count += _mark(value, overrides)
     return count
 
 
-def for_inference(model: keras.Model) -> keras.Model:
+def for_inference(model: keras.Model, overrides: OptionOverrides | None = None) -> keras.Model:
     """A copy of ``model`` whose compressed layers use their inference paths.
 
     The copy has the same outputs (to float32 rounding) and no optimizer or
     compile state; the original is left unchanged. Layers that are not
     compressed are copied as they are. Retraining the copy is not supported:
-    train the original and switch again.
+    train the original and switch again. ``overrides`` picks other method
+    options (an ``inference_path``) per layer: the fastest path in TensorFlow
+    is not always the one a graph converter keeps small (:mod:`deepthin.export`).
     """
     config = keras.saving.serialize_keras_object(model)
-    _mark(config)
+    _mark(config, overrides)
     switched = keras.saving.deserialize_keras_object(config)
     if not switched.built:
         raise ValueError(

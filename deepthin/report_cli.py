@@ -35,7 +35,7 @@ import os
 import platform
 import sys
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -479,7 +479,7 @@ def grid_cuts(key, runs: pd.DataFrame) -> str:
 
 def write_report(root: Path, table: pd.DataFrame, incomplete: list[str], summary: pd.DataFrame,
                  cer_summary: pd.DataFrame, figures: dict[tuple, list[Path]], argv: list[str]) -> Path:
-    now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     finished = table["finished_at"].dropna()
     commits = sorted(set(table["git_commit"].dropna()))
     out = [

@@ -7,6 +7,8 @@ and early instead of producing a silently wrong model.
 
 from __future__ import annotations
 
+import argparse
+import sys
 from collections.abc import Iterable, Sequence
 from numbers import Real
 
@@ -48,3 +50,15 @@ def check_options(method: str, options: dict, allowed: Iterable[str]) -> None:
             f"unknown option(s) {', '.join(unknown)} for method {method!r}; "
             f"allowed: {', '.join(allowed) or '(none)'}"
         )
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line naming the bad input, exit status 2.
+
+    argparse's own ``error`` prints a usage block before the message; a command-line
+    entry point of this package ends bad input in one line, like its other errors.
+    """
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        print(f"{self.prog}: error: {message}", file=sys.stderr)
+        sys.exit(2)

@@ -20,6 +20,7 @@ PATHS = [
     ("deepthin", {"policy": "paper", "inference_path": "materialize"}),
     ("deepthin", {"policy": "paper", "inference_path": "blocked"}),
     ("deepthin", {"policy": "aligned", "inference_path": "factored"}),
+    ("deepthin", {"policy": "aligned", "inference_path": "compact"}),
 ]
 
 
@@ -47,15 +48,18 @@ def test_inference_path_equals_materialized_product(method, options, shape, rati
     np.testing.assert_allclose(np.asarray(matrix.inference_fn()(x3)), x3 @ kernel, rtol=1e-4, atol=1e-4)
 
 
+@pytest.mark.parametrize("path", ["factored", "compact"])
 @pytest.mark.parametrize("shape", [(2048, 2048), (440, 2048), (100, 8192), (2048, 512)])
 @pytest.mark.parametrize("ratio", [0.005, 0.01, 0.2])
-def test_aligned_factored_path_at_layer_shapes(shape, ratio):
+def test_aligned_factored_path_at_layer_shapes(shape, ratio, path):
     """Multiple and divisor widths, with and without a partly covered last row of X @ Y."""
-    matrix = _built("deepthin", shape, ratio, policy="aligned")
-    assert matrix.inference_path == "factored"
+    matrix = _built("deepthin", shape, ratio, policy="aligned", inference_path=path)
     x = np.random.default_rng(0).normal(size=(3, shape[0])).astype("float32")
     expected = x @ np.asarray(matrix.kernel(False))
     np.testing.assert_allclose(np.asarray(matrix.inference_fn()(x)), expected, rtol=1e-3, atol=1e-4)
+    if path == "compact":  # the cache holds each stored factor entry at most once
+        cached = sum(int(np.prod(v.shape)) for v in matrix.inference_state().values())
+        assert cached <= matrix.stored_params()
 
 
 def test_aligned_plans_cover_both_alignments():
@@ -65,8 +69,9 @@ def test_aligned_plans_cover_both_alignments():
 
 
 def test_factored_path_rejects_a_misaligned_plan():
-    with pytest.raises(ValueError, match="inference_path='factored'"):
-        make_method("deepthin", (64, 64), 0.1, policy="paper", inference_path="factored")
+    for path in ("factored", "compact"):
+        with pytest.raises(ValueError, match=f"inference_path='{path}'"):
+            make_method("deepthin", (64, 64), 0.1, policy="paper", inference_path=path)
     assert make_method("deepthin", (64, 64), 0.1).inference_path == "materialize"
 
 

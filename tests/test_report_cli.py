@@ -6,7 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pandas as pd
@@ -140,7 +140,7 @@ def test_figures_are_written_and_embedded(report):
 
 def test_report_states_paper_numbers_commands_machine_and_date(report):
     text = (report / "REPORT.md").read_text()
-    assert datetime.now(UTC).strftime("%Y-%m-%d") in text
+    assert datetime.now(timezone.utc).strftime("%Y-%m-%d") in text
     assert f"{len(os.sched_getaffinity(0))} usable cores" in text
     assert "60%, pruning 57%, hand-tuned 23%, HashedNets 6%" in text and "28%, 27%, 20%, 12%" in text
     # The commands that reproduce the runs, rebuilt from Hydra's records of each run.

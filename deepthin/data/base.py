@@ -2,7 +2,9 @@
 
 Every corpus module turns its source (generated, FSDD, LibriSpeech, Kaldi) into the same `Corpus` of
 `Utterance`s pointing at 16 kHz mono audio files, so features, pipelines and models never care where the
-speech came from. Bad input is handled in one place (`Problems`) so that every loader either raises a
+speech came from: a brought file at another rate or channel count is resampled (soxr) to a 16 kHz mono
+copy in the cache, once, and counted in the corpus summary. Bad input is handled in one place
+(`Problems`) so that every loader either raises a
 one-line error naming the file, or skips and counts with a single warning line: never a silently
 partial corpus.
 """
@@ -20,8 +22,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
 
+import numpy as np
 import pandas as pd
 import soundfile as sf
+import soxr
 
 log = logging.getLogger("deepthin.data")
 
@@ -47,11 +51,13 @@ class Corpus:
     """Utterances by split; the keys are always exactly "train", "dev", "test" (a split may be empty).
 
     ``lexicon``: the corpus's own word list when it has one (synth's words.txt, FSDD's digits).
+    ``resampled``: per split, how many utterances' files were not 16 kHz mono and were resampled.
     """
 
     name: str
     splits: dict[str, list[Utterance]] = field(default_factory=dict)
     lexicon: list[str] = field(default_factory=list)
+    resampled: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if set(self.splits) != set(SPLITS):
@@ -66,28 +72,21 @@ class Corpus:
         return list(self.lexicon) or sorted({w for u in self.splits["train"] for w in u.text.split()})
 
     def summary(self) -> pd.DataFrame:
-        """Utterances, hours and speakers per split, plus a total row (what `deepthin-data` prints)."""
-        rows = []
-        for split in SPLITS:
-            utts = self.splits[split]
-            rows.append(
-                {
-                    "split": split,
-                    "utterances": len(utts),
-                    "hours": round(sum(u.duration for u in utts) / 3600, 4),
-                    "speakers": len({u.speaker for u in utts}),
-                }
-            )
+        """Utterances, hours, speakers and resampled files per split, plus a total row (`deepthin-data`)."""
+        rows = [self._summary_row(s, self.splits[s], self.resampled.get(s, 0)) for s in SPLITS]
         every = [u for s in SPLITS for u in self.splits[s]]
-        rows.append(
-            {
-                "split": "total",
-                "utterances": len(every),
-                "hours": round(sum(u.duration for u in every) / 3600, 4),
-                "speakers": len({u.speaker for u in every}),
-            }
-        )
-        return pd.DataFrame(rows, columns=["split", "utterances", "hours", "speakers"])
+        rows.append(self._summary_row("total", every, sum(self.resampled.values())))
+        return pd.DataFrame(rows, columns=["split", "utterances", "hours", "speakers", "resampled"])
+
+    @staticmethod
+    def _summary_row(split: str, utts: list[Utterance], resampled: int) -> dict:
+        return {
+            "split": split,
+            "utterances": len(utts),
+            "hours": round(sum(u.duration for u in utts) / 3600, 4),
+            "speakers": len({u.speaker for u in utts}),
+            "resampled": resampled,
+        }
 
     def fingerprint(self) -> str:
         """Hash of the corpus content (uids, texts, audio paths, sizes, mtimes): the feature-cache key."""
@@ -180,23 +179,39 @@ class Problems:
             raise ValueError(f"{self.corpus}: empty corpus, no usable utterances under {root}")
 
 
-def check_audio(path: str | Path, problems: Problems, sample_rate: int = SAMPLE_RATE) -> float | None:
-    """Duration of a readable mono file at `sample_rate`; None (after reporting) when it is not one."""
+def audio_info(path: str | Path, problems: Problems) -> sf._SoundFileInfo | None:
+    """Header of a readable, non-empty audio file; None (after reporting) when it is not one."""
     try:
         info = sf.info(str(path))
     except Exception as e:  # soundfile raises several types for missing/corrupt files
         problems(path, "unreadable audio", str(e).splitlines()[0] if str(e) else type(e).__name__)
         return None
-    if info.samplerate != sample_rate:
-        problems(path, "unexpected sample rate", f"{info.samplerate} Hz, expected {sample_rate} Hz")
-        return None
-    if info.channels != 1:
-        problems(path, "not mono", f"{info.channels} channels, expected 1")
-        return None
     if info.frames == 0:
         problems(path, "empty audio", "0 samples")
         return None
-    return info.frames / info.samplerate
+    return info
+
+
+def resampled_copy(path: Path, cache_dir: str | Path | None = None) -> Path:
+    """A 16 kHz mono copy of ``path`` (channels averaged, soxr's resampler) in the cache.
+
+    Keyed by the file's path, size and modification time, so it is made once and remade when the
+    source changes. Written as float samples: resampling can overshoot full scale slightly, which
+    16-bit samples would clip.
+    """
+    st = path.stat()
+    key = config_key({"path": str(path.resolve()), "size": st.st_size, "mtime": st.st_mtime_ns})
+    out = default_cache_dir(cache_dir) / "resampled" / f"{path.stem}-{key}.wav"
+    if not out.is_file():
+        audio, rate = sf.read(str(path), dtype="float32", always_2d=True)
+        mono = audio.mean(axis=1)
+        if rate != SAMPLE_RATE:
+            mono = soxr.resample(mono, rate, SAMPLE_RATE)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        partial = out.with_name(f"{out.stem}.partial.wav")
+        sf.write(str(partial), np.asarray(mono, dtype="float32"), SAMPLE_RATE, subtype="FLOAT")
+        partial.replace(out)
+    return out
 
 
 def read_manifest(path: Path, name: str, lexicon: list[str] | None = None) -> Corpus | None:
@@ -248,11 +263,12 @@ class DirectoryCorpus:
     default_sources: ClassVar[Mapping]
 
     def __init__(self, root: str | Path | None, splits: Mapping | None = None, on_error: str = "raise",
-                 sample_rate: int = SAMPLE_RATE, cache_dir: str | Path | None = None) -> None:
+                 cache_dir: str | Path | None = None) -> None:
         self.root = root
         self.sources = split_map(splits, self.default_sources)
         self.on_error = check_on_error(on_error)
-        self.sample_rate = int(sample_rate)
+        self.cache_dir = cache_dir
+        self._resampled = 0
 
     def source_label(self, split: str, source: str) -> str:
         raise NotImplementedError
@@ -260,14 +276,32 @@ class DirectoryCorpus:
     def read_source(self, directory: Path, problems: Problems) -> list[Utterance]:
         raise NotImplementedError
 
+    def utterance(
+        self, uid: str, speaker: str, text: str, path: Path, problems: Problems
+    ) -> Utterance | None:
+        """The utterance of audio file ``path``: the file itself at 16 kHz mono, else a resampled copy
+        (counted); None (after reporting) when ``path`` is not usable audio."""
+        info = audio_info(path, problems)
+        if info is None:
+            return None
+        audio = path
+        if info.samplerate != SAMPLE_RATE or info.channels != 1:
+            self._resampled += 1
+            audio = resampled_copy(path, self.cache_dir)
+        return Utterance(uid=uid, speaker=speaker, text=text, audio=str(audio),
+                         duration=info.frames / info.samplerate)
+
     def load(self) -> Corpus:
         """Read every configured source; bad entries raise or are skipped per `on_error`."""
         root = require_root(self.root, self.root_label, self.root_help)
         problems = Problems(self.name, self.on_error)
         splits: dict[str, list[Utterance]] = {s: [] for s in SPLITS}
+        resampled: dict[str, int] = {}
         for split in SPLITS:
+            self._resampled = 0
             for source in self.sources[split]:
                 directory = require_dir(root / source, self.source_label(split, source))
                 splits[split] += self.read_source(directory, problems)
+            resampled[split] = self._resampled
         problems.finish(splits, root)
-        return Corpus(name=self.name, splits=splits)
+        return Corpus(name=self.name, splits=splits, resampled=resampled)

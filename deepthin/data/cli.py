@@ -3,6 +3,7 @@
     deepthin-data                                   # the default synth corpus
     deepthin-data data=fsdd data.root=PATH          # real connected digits
     deepthin-data data=synth data.hours=0.1 data.seed=3
+    deepthin-data fetch fsdd [--dest DIR]           # download FSDD, verified (deepthin.data.fetch)
 
 Errors in the user's input (unknown corpus, missing directory, bad file) end with one line on stderr and
 exit status 2, not a traceback: they are configuration problems, not bugs.
@@ -48,7 +49,15 @@ def _run(cfg: DictConfig) -> None:
 
 
 def main() -> None:
-    """Entry point: check the corpus name first, so a typo gets one line instead of Hydra's error."""
+    """Entry point: `fetch` goes to :mod:`deepthin.data.fetch`; else check the corpus name first, so a
+    typo gets one line instead of Hydra's error."""
+    if sys.argv[1:2] == ["fetch"]:
+        from deepthin.data import fetch
+
+        try:
+            sys.exit(fetch.main(sys.argv[2:]))
+        except fetch.FetchError as e:
+            _fail(str(e))
     names = available()
     for arg in sys.argv[1:]:
         key, _, value = arg.lstrip("+~").partition("=")

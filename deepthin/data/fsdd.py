@@ -44,7 +44,8 @@ SPLIT_KINDS = ("takes", "speakers")
 _NAME = re.compile(r"(\d)_([A-Za-z]+)_(\d+)\.wav")
 ROOT_HELP = (
     "give data.root=PATH or set FSDD_ROOT to the recordings/ folder of the Free Spoken Digit Dataset "
-    "(get it with: git clone https://github.com/Jakobovski/free-spoken-digit-dataset)"
+    "(get it with: deepthin-data fetch fsdd, which downloads it from "
+    "https://github.com/Jakobovski/free-spoken-digit-dataset and prints the path)"
 )
 
 

@@ -1,21 +1,16 @@
 """`kaldi`: a corpus the user brings as Kaldi data directories (`wav.scp`, `text`, optional `utt2spk`).
 
 Only plain paths in `wav.scp` are supported (no pipes or `segments`), because the audio must be a file
-the feature extractor can open; relative paths are resolved against the data directory. One data
-directory per split, named in config (default `root/train`, `root/dev`, `root/test`).
+the feature extractor can open; relative paths are resolved against the data directory. Files at any
+sample rate and channel count are used (resampled to 16 kHz mono: `base.DirectoryCorpus.utterance`).
+One data directory per split, named in config (default `root/train`, `root/dev`, `root/test`).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from .base import (
-    DirectoryCorpus,
-    Problems,
-    Utterance,
-    check_audio,
-    normalize_text,
-)
+from .base import DirectoryCorpus, Problems, Utterance, normalize_text
 
 DEFAULT_DIRS = {"train": "train", "dev": "dev", "test": "test"}
 
@@ -78,15 +73,8 @@ class KaldiCorpus(DirectoryCorpus):
             if uid not in wavs:
                 problems(f"{d / 'text'}:{n}", "missing audio", f"{uid} has no usable wav.scp entry")
                 continue
-            duration = check_audio(wavs[uid], problems, self.sample_rate)
-            if duration is not None:
-                utts.append(
-                    Utterance(
-                        uid=uid,
-                        speaker=spk.get(uid, uid.split("-")[0].split("_")[0]),
-                        text=text,
-                        audio=str(wavs[uid]),
-                        duration=duration,
-                    )
-                )
+            speaker = spk.get(uid, uid.split("-")[0].split("_")[0])
+            utt = self.utterance(uid, speaker, text, wavs[uid], problems)
+            if utt is not None:
+                utts.append(utt)
         return utts

@@ -1,8 +1,9 @@
 """`librispeech`: a corpus the user brings in the LibriSpeech layout, SUBSET/SPEAKER/CHAPTER/*.flac.
 
 Each chapter directory holds `SPEAKER-CHAPTER.trans.txt` with lines `UTTERANCE-ID TRANSCRIPT` and one
-`UTTERANCE-ID.flac` (16 kHz mono) per line. Subsets (e.g. `train-clean-100`, `dev-clean`) are mapped to
-the three splits in config. Audio is used in place (never copied); only headers are read at load time.
+`UTTERANCE-ID.flac` per line. Subsets (e.g. `train-clean-100`, `dev-clean`) are mapped to the three
+splits in config. 16 kHz mono audio (LibriSpeech's own) is used in place, only its header read at load
+time; a file at another rate or channel count is resampled once to a 16 kHz mono copy in the cache.
 """
 
 from __future__ import annotations
@@ -10,14 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from .base import (
-    SAMPLE_RATE,
-    DirectoryCorpus,
-    Problems,
-    Utterance,
-    check_audio,
-    normalize_text,
-)
+from .base import DirectoryCorpus, Problems, Utterance, normalize_text
 
 DEFAULT_SUBSETS = {"train": ["train-clean-100"], "dev": ["dev-clean"], "test": ["test-clean"]}
 
@@ -38,11 +32,10 @@ class LibriSpeechCorpus(DirectoryCorpus):
         root: str | Path | None,
         splits: Mapping | None = None,
         on_error: str = "raise",
-        sample_rate: int = SAMPLE_RATE,
         audio_ext: tuple[str, ...] | list[str] = (".flac", ".wav"),
         cache_dir: str | Path | None = None,
     ) -> None:
-        super().__init__(root, splits, on_error, sample_rate, cache_dir)
+        super().__init__(root, splits, on_error, cache_dir)
         self.audio_ext = tuple(audio_ext)
 
     def source_label(self, split: str, source: str) -> str:
@@ -75,9 +68,7 @@ class LibriSpeechCorpus(DirectoryCorpus):
                     trans.parent / f"{uid}{self.audio_ext[0]}", "missing audio", f"listed in {trans.name}"
                 )
                 continue
-            duration = check_audio(audio, problems, self.sample_rate)
-            if duration is not None:
-                utts.append(
-                    Utterance(uid=uid, speaker=speaker, text=text, audio=str(audio), duration=duration)
-                )
+            utt = self.utterance(uid, speaker, text, audio, problems)
+            if utt is not None:
+                utts.append(utt)
         return utts

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import sys
 import time
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -194,7 +194,7 @@ def run(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
         "config": config,
         "overrides": list(HydraConfig.get().overrides.task),
         "git_commit": git_commit(), "packages": package_versions(),
-        "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "trained": is_trained(metrics),
         "complete": True,
     }

@@ -10,6 +10,23 @@ optimizer state) and a small ``state.json``. A killed run started again with
 the same working directory continues from the last finished epoch; the data
 order of epoch ``e`` depends only on ``(seed, e)``, so the resumed run follows
 the same trajectory as an uninterrupted one.
+
+Fixed cost per step (measured for issue 13 with ``python scripts/epoch_cost.py
+model=tfkaldi data=fsdd data.root=../shared/data/fsdd/recordings --preset tiny
+--max-steps 60 --methods dense`` on the shared 2-core machine): a ``tiny`` step
+does 0.019 GFLOP, about 1 ms of arithmetic, yet takes a median 17 ms of CPU.
+The traced step holds 1333 ops (forward, CTC, gradients, clipping, Adam's
+per-variable updates), and TensorFlow's executor spends about 10 us on each
+whatever its size, so small models are bound by op count, not arithmetic;
+only fusing ops (XLA, which recompiles per padded shape) would lower it.
+Retracing per padded length is removed: the steps are traced for unknown
+batch and length (:func:`any_shape`), twice per run instead of three times
+(the second trace is TensorFlow's when the first call creates Adam's slots;
+2.5 s of CPU for both at this size). Kept on purpose: op determinism (a
+resumed run must follow the uninterrupted one; the weighted ``bincount`` of
+HashedNets is deterministic on the CPU) and the loss fetched every step for
+:func:`check_finite` (eager execution on the CPU is synchronous, so fetching
+one scalar adds no wait).
 """
 
 from __future__ import annotations
@@ -87,11 +104,16 @@ class Trainer:
             lr, clipvalue=self.config.clip_value, global_clipnorm=self.config.clip_norm
         )
 
-    def steps(self, model: keras.Model) -> tuple[Callable, Callable]:
-        """Compiled ``train_step(batch) -> loss`` and ``eval_step(batch) -> per-utterance losses``."""
-        optimizer = model.optimizer
+    def steps(self, model: keras.Model, spec: Any = None) -> tuple[Callable, Callable]:
+        """Compiled ``train_step(batch) -> loss`` and ``eval_step(batch) -> per-utterance losses``.
 
-        @tf.function(reduce_retracing=True)
+        ``spec``: the batches' ``element_spec``; given, each step is traced
+        once for every batch and padded length (see the module doc).
+        """
+        optimizer = model.optimizer
+        signature = None if spec is None else [any_shape(spec)]
+
+        @tf.function(reduce_retracing=True, input_signature=signature)
         def train_step(batch: dict[str, tf.Tensor]) -> tf.Tensor:
             with tf.GradientTape() as tape:
                 logits, lengths = forward(model, batch, training=True)
@@ -100,7 +122,7 @@ class Trainer:
             optimizer.apply(grads, model.trainable_variables)
             return loss
 
-        @tf.function(reduce_retracing=True)
+        @tf.function(reduce_retracing=True, input_signature=signature)
         def eval_step(batch: dict[str, tf.Tensor]) -> tf.Tensor:
             return ctc_loss(batch, *forward(model, batch), self.blank)
 
@@ -128,7 +150,7 @@ class Trainer:
         else:
             state = TrainState()
             model.compile(optimizer=self.optimizer(steps_per_epoch))
-        train_step, eval_step = self.steps(model)
+        train_step, eval_step = self.steps(model, dev.element_spec)
         writer = None
         if self.config.tensorboard:
             writer = tf.summary.create_file_writer(str(workdir / "tensorboard"))
@@ -165,6 +187,22 @@ class Trainer:
             state_path.write_text(json.dumps(asdict(state), indent=1))  # written last: commit point
         best = ckpt / ("best.keras" if state.best_epoch > 0 else "last.keras")
         return keras.models.load_model(best), state
+
+
+def any_shape(spec: Any) -> Any:
+    """``spec`` with batch and length dimensions unknown: one trace serves every batch.
+
+    Feature widths (the last dimension of ``[B, T, F]`` tensors) stay known: the model's
+    layers are built for them.
+    """
+
+    def relax(s: tf.TensorSpec) -> tf.TensorSpec:
+        dims = [None] * len(s.shape)
+        if len(dims) >= 3:
+            dims[-1] = s.shape[-1]
+        return tf.TensorSpec(dims, s.dtype, s.name)
+
+    return tf.nest.map_structure(relax, spec)
 
 
 def saved_state(workdir: str | Path) -> TrainState | None:

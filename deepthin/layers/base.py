@@ -17,6 +17,8 @@ caches stale: switch again with ``for_inference`` after training.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from typing import Any
 
 import keras
@@ -30,6 +32,17 @@ from deepthin.validation import check_ratio
 LAYER_KWARGS = frozenset(
     {"name", "dtype", "trainable", "autocast", "input_shape", "input_dim", "batch_size"}
 )
+
+
+#: What an unknown batch or time dimension counts as when a method picks its route: the order of a
+#: training batch's utterances and of an utterance's frames after striding. The trainer traces its
+#: steps for unknown batch and length (``Trainer.steps``), so this is what training sees.
+UNKNOWN_DIM = 32
+
+
+def known_rows(lead: Sequence) -> int:
+    """Product of static dimensions, an unknown one counting as :data:`UNKNOWN_DIM`."""
+    return math.prod(UNKNOWN_DIM if d is None else int(d) for d in lead)
 
 
 def split_layer_kwargs(kwargs: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -70,11 +83,15 @@ class CompressedLayerMixin:
         self.matrices[key] = matrix
         return matrix
 
-    def _matmul_fn(self, matrix: WeightMethod, training: bool) -> Any:
-        """The method's inference path in inference mode outside training, else its training path."""
+    def _matmul_fn(self, matrix: WeightMethod, training: bool, lead: Sequence, uses: int = 1) -> Any:
+        """The method's inference path in inference mode outside training, else its training path.
+
+        ``lead``: the static leading dimensions of everything the matrix
+        multiplies in this call (the method picks its route by the row count).
+        """
         if self.inference and not training:
             return matrix.inference_fn()
-        return matrix.matmul_fn(training)
+        return matrix.matmul_fn(training, rows=known_rows(lead), uses=uses)
 
     def refresh_inference(self) -> None:
         """Recompute every matrix's inference cache from the current weights (inference mode only)."""

@@ -55,7 +55,7 @@ class CompressedDense(CompressedLayerMixin, keras.layers.Layer):
         self.input_spec = keras.layers.InputSpec(min_ndim=2, axes={-1: input_dim})
 
     def call(self, inputs: Any, training: bool | None = None) -> Any:
-        outputs = self._matmul_fn(self.kernel_matrix, bool(training))(inputs)
+        outputs = self._matmul_fn(self.kernel_matrix, bool(training), inputs.shape[:-1])(inputs)
         if self.use_bias:
             outputs = ops.add(outputs, self.bias)
         return self.activation(outputs)

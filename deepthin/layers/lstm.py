@@ -2,9 +2,12 @@
 
 Same equations, gate order (i, f, c, o) and defaults as ``keras.layers.LSTM``
 (so ``method="dense"`` with copied weights reproduces it). Biases are never
-compressed. Each kernel is prepared once per call (materialized in training)
-and reused at every time step: re-materializing a DeepThin kernel per step
-would cost ``r m' n'`` multiply-adds a step instead of one matmul.
+compressed. Each kernel is prepared once per call (materialized, or its
+factors laid out, see :meth:`~deepthin.methods.base.WeightMethod.route`) and
+reused at every time step: re-materializing a DeepThin kernel per step would
+cost ``r m' n'`` multiply-adds a step instead of one matmul. The recurrent
+kernel's route is chosen for ``T`` products of ``B`` rows each: the factored
+route's second matmul per step is what can make it dearer on tiny layers.
 
 It exposes ``go_backwards``, ``return_sequences``, ``return_state`` and
 ``stateful`` so ``keras.layers.Bidirectional`` can wrap it.
@@ -18,7 +21,7 @@ import keras
 from keras import activations, ops
 from keras.src import backend  # the RNN loop keras.layers.LSTM runs on
 
-from deepthin.layers.base import CompressedLayerMixin, split_layer_kwargs
+from deepthin.layers.base import UNKNOWN_DIM, CompressedLayerMixin, split_layer_kwargs
 
 
 @keras.saving.register_keras_serializable(package="deepthin")
@@ -88,10 +91,12 @@ class CompressedLSTM(CompressedLayerMixin, keras.layers.Layer):
         training: bool | None = None,
     ) -> Any:
         training = bool(training)
-        projected = self._matmul_fn(self.kernel_matrix, training)(sequences)  # (B, T, 4u)
+        lead = sequences.shape[:-1]
+        projected = self._matmul_fn(self.kernel_matrix, training, lead)(sequences)  # (B, T, 4u)
         if self.use_bias:
             projected = projected + self.bias
-        recurrent = self._matmul_fn(self.recurrent_matrix, training)
+        steps = lead[1] if lead[1] is not None else UNKNOWN_DIM
+        recurrent = self._matmul_fn(self.recurrent_matrix, training, lead, uses=steps)
         if initial_state is None:
             zeros = ops.zeros((ops.shape(sequences)[0], self.units), dtype=projected.dtype)
             initial_state = [zeros, zeros]

@@ -11,6 +11,17 @@ later methods override with something cheaper than building ``W``.
 Layers hold methods, methods never hold layers' logic: the layer decides
 *when* a kernel is needed, the method decides *how* it is stored.
 
+Two routes to ``x @ W`` outside inference mode (:meth:`matmul_fn`, chosen by
+:meth:`route`): *reconstruct* builds ``W`` in the graph and multiplies by it;
+*factored*, for methods whose ``W`` is a product ``A B`` of thin matrices laid
+out from their variables (:meth:`factors`: ``lowrank``, aligned ``deepthin``),
+computes ``(x A) B`` so that neither the forward pass nor the backward pass
+(gradients reach the variables through the same two matmuls and the layout)
+ever touches an ``m x n`` matrix. ``training_path="auto"`` (the default)
+compares the multiply-adds of both routes for the call's row count
+(:meth:`route_costs`); the backward pass costs about twice the forward pass
+on either route, so the forward estimate decides.
+
 Inference (:meth:`inference_fn`) is a separate hook from training
 (:meth:`matmul_fn`): a layer switched to inference mode (see
 :func:`deepthin.for_inference`) asks its methods for it. What a method's
@@ -24,6 +35,7 @@ a refresh after loading new weights is seen by functions traced before it.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any, ClassVar
 
@@ -32,7 +44,14 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from deepthin.validation import check_matrix_shape, check_options, check_ratio
+from deepthin.validation import check_choice, check_matrix_shape, check_options, check_ratio
+
+#: ``training_path`` option of methods with a factored route (see :meth:`WeightMethod.route`).
+TRAINING_PATHS = ("auto", "factored", "reconstruct")
+#: The fixed cost of one more op inside a compiled step, in multiply-adds: about 10 us per op
+#: (a tiny training step: 1333 ops in 17 ms of CPU, ``deepthin/experiment/trainer.py``), the order
+#: of 50,000 multiply-adds of a core. An order of magnitude, it only decides for tiny layers.
+MATMUL_OVERHEAD_MACS = 50_000
 
 
 class WeightMethod:
@@ -116,20 +135,68 @@ class WeightMethod:
         """The dense ``m x n`` kernel, built inside the graph so gradients flow."""
         raise NotImplementedError
 
-    def matmul_fn(self, training: bool = False) -> Callable[[Any], Any]:
-        """A function ``x -> x @ W``, prepared once per layer call.
+    def matmul_fn(self, training: bool = False, rows: int = 1, uses: int = 1) -> Callable[[Any], Any]:
+        """A function ``x -> x @ W``, prepared once per layer call, by the cheaper route.
 
-        Recurrent layers apply the same matrix at every time step: preparing
-        once (here: materializing the kernel) and applying many times keeps
-        the per-step cost at one matmul. Methods with a cheaper route than
-        building ``W`` override this; it is the inference path hook.
+        ``rows`` input vectors in all, in ``uses`` separate products (an LSTM's
+        recurrent kernel: one per time step). Preparing once (materializing
+        the kernel or laying out the factors) and applying many times keeps a
+        recurrent layer's per-step cost at its matmuls.
         """
+        if self.route(rows, uses) == "factored":
+            return factored_matmul(*self.factors())
         kernel = self.kernel(training)
         return lambda x: ops.matmul(x, kernel)
 
     def matmul(self, x: Any, training: bool = False) -> Any:
-        """``x @ W`` for ``x`` of shape ``(..., m)``."""
-        return self.matmul_fn(training)(x)
+        """``x @ W`` for ``x`` of shape ``(..., m)`` with known leading dimensions."""
+        return self.matmul_fn(training, rows=math.prod(x.shape[:-1]))(x)
+
+    # ---------------------------------------------------------------- routes
+    @property
+    def factored_width(self) -> int | None:
+        """Inner width ``R`` of the factored route (``A: m x R``), or ``None`` if there is none."""
+        return None
+
+    def factors(self) -> tuple[Any, Any]:
+        """``(A, B)`` with ``A @ B == W``, laid out in the graph from the variables (gradients flow)."""
+        raise NotImplementedError(f"method {self.name!r} has no factored route")
+
+    def reconstruct_macs(self) -> int:
+        """Multiply-adds that building ``W`` from the variables takes (0: stored as is)."""
+        return 0
+
+    def route_costs(self, rows: int, uses: int = 1) -> dict[str, int]:
+        """Estimated multiply-adds of each available route for ``rows`` vectors in ``uses`` products.
+
+        Reconstruct: build ``W`` once, ``m n`` per row, one matmul per use.
+        Factored: lay out ``A`` and ``B`` once (``R (m + n)`` entries written),
+        ``R (m + n)`` per row, two matmuls per use. Each matmul op also pays
+        :data:`MATMUL_OVERHEAD_MACS`, which decides for tiny layers.
+        """
+        m, n = self.shape
+        costs = {"reconstruct": self.reconstruct_macs() + rows * m * n + uses * MATMUL_OVERHEAD_MACS}
+        width = self.factored_width
+        if width is not None:
+            costs["factored"] = (rows + 1) * width * (m + n) + 2 * uses * MATMUL_OVERHEAD_MACS
+        return costs
+
+    def route(self, rows: int, uses: int = 1) -> str:
+        """``"factored"`` or ``"reconstruct"``: as forced by ``training_path``, else the cheaper."""
+        forced = self.options.get("training_path", "reconstruct")
+        if forced != "auto":
+            return forced
+        costs = self.route_costs(rows, uses)
+        return min(costs, key=costs.__getitem__)
+
+    def _check_training_path(self) -> None:
+        """Fail at construction on a bad ``training_path`` or a forced factored route that does not exist."""
+        path = check_choice(f"{self.name} training_path", self.options["training_path"], TRAINING_PATHS)
+        if path == "factored" and self.factored_width is None:
+            raise ValueError(
+                f"{self.name} training_path='factored' needs a factored form of W, which this "
+                "configuration lacks; allowed: training_path='auto' or 'reconstruct'"
+            )
 
     # ------------------------------------------------------------ inference
     def inference_state(self) -> dict[str, Any]:
@@ -174,6 +241,11 @@ class WeightMethod:
             self.refresh_inference()
         return self._inference_cache[key]
 
+    def inference_variables(self) -> list[tf.Variable]:
+        """The cache's variables (none before it is filled): what a graph of the inference path reads,
+        and what an exporter must track, since the layer does not."""
+        return list((getattr(self, "_inference_cache", None) or {}).values())
+
     def drop_inference_cache(self) -> None:
         """Free the cache; the next :meth:`cached` rebuilds it."""
         self._inference_cache = None
@@ -207,3 +279,8 @@ def factor_std(shape: tuple[int, int], rank: int) -> float:
     m, n = shape
     glorot_var = 2.0 / (m + n)
     return float((glorot_var / rank) ** 0.25)
+
+
+def factored_matmul(a: Any, b: Any) -> Callable[[Any], Any]:
+    """``x -> (x @ a) @ b``: the factored route, shared by training and inference paths."""
+    return lambda x: ops.matmul(ops.matmul(x, a), b)

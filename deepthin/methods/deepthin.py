@@ -31,6 +31,13 @@ When even ``r = 1`` exceeds the budget the layer is too small for the ratio:
 the plan keeps ``r = 1`` at the smallest feasible shape and
 :func:`deepthin.size_report` flags the nearest achievable ratio.
 
+Training and evaluation outside inference mode (``training_path=``, see
+:mod:`deepthin.methods.base`): with an aligned ``n'`` the ``factored`` route
+below runs in training too, ``A`` and ``B`` laid out once per layer call and
+gradients reaching ``X`` and ``Y`` through the layout; ``auto`` (default)
+takes it where it needs fewer multiply-adds than materializing ``W``
+(``r m' n'``) and multiplying by it. Otherwise ``W`` is materialized.
+
 Inference paths (``inference_path=``, used by layers switched with
 :func:`deepthin.for_inference`):
 
@@ -52,11 +59,10 @@ Inference paths (``inference_path=``, used by layers switched with
     matmuls with no pad, transpose or reshape of ``x``; measured, the minimal
     route was 4x slower at batch 1 (2048x2048, ratio 0.01), where per-op cost
     dominates. Needs an aligned ``n'`` (the ``aligned`` policy).
-``blocked``
-    Rebuilds ``W`` tile by tile (about 1 MiB of rows at a time, from the rows
-    of ``X Y`` the tile covers) and multiplies each tile as it is made, so
-    ``W`` is never whole in memory. Every call pays ``r m' n'`` for the
-    reconstruction, ``r`` times the dense matmul's work.
+``compact``, ``blocked``
+    The minimal ``r (m' + n')`` route above with ``X`` and ``Y`` only
+    re-viewed (what the LiteRT export uses), and a tile-by-tile rebuild of
+    ``W``: see :mod:`deepthin.methods.deepthin_paths`.
 ``materialize``
     ``W`` built once when the layer is switched or loaded; then one dense
     matmul. Measured by ``deepthin-bench``: faster than ``blocked`` at every
@@ -76,14 +82,13 @@ from typing import Any
 import keras
 from keras import ops
 
-from deepthin.methods.base import WeightMethod, factor_std
+from deepthin.methods.base import TRAINING_PATHS, WeightMethod, factor_std, factored_matmul
+from deepthin.methods.deepthin_paths import blocked_matmul, compact_matmul, compact_state
 from deepthin.methods.registry import register
 from deepthin.validation import check_choice
 
 POLICIES = ("paper", "aligned")
-INFERENCE_PATHS = ("auto", "factored", "blocked", "materialize")
-#: Bytes of ``W`` rebuilt at a time by the ``blocked`` inference path (about an L2 cache).
-BLOCK_BYTES = 1 << 20
+INFERENCE_PATHS = ("auto", "factored", "compact", "blocked", "materialize")
 
 
 @dataclass(frozen=True)
@@ -181,7 +186,7 @@ class DeepThinMethod(WeightMethod):
     """DeepThin factors ``X``, ``Y`` at the auxiliary shape chosen by ``policy``."""
 
     name = "deepthin"
-    option_defaults = {"policy": "paper", "inference_path": "auto"}
+    option_defaults = {"policy": "paper", "inference_path": "auto", "training_path": TRAINING_PATHS[0]}
 
     def __init__(self, shape: tuple[int, int], ratio: float, **options: Any) -> None:
         super().__init__(shape, ratio, **options)
@@ -191,13 +196,14 @@ class DeepThinMethod(WeightMethod):
         path = check_choice("deepthin inference_path", self.options["inference_path"], INFERENCE_PATHS)
         if path == "auto":
             path = "factored" if self.alignment is not None else "materialize"
-        if path == "factored" and self.alignment is None:
+        if path in ("factored", "compact") and self.alignment is None:
             raise ValueError(
-                f"deepthin inference_path='factored' needs n' a multiple or divisor of n, but the "
+                f"deepthin inference_path={path!r} needs n' a multiple or divisor of n, but the "
                 f"plan has n'={self.plan.n_aux}, n={self.shape[1]}; allowed: policy='aligned', or "
                 "inference_path='blocked'/'materialize'"
             )
         self.inference_path = path
+        self._check_training_path()
 
     @property
     def alignment(self) -> tuple[str, int] | None:
@@ -223,12 +229,19 @@ class DeepThinMethod(WeightMethod):
     def kernel(self, training: bool = False) -> Any:
         return materialize(self.x, self.y, self.shape)
 
-    # ------------------------------------------------------------ inference
-    def inference_state(self) -> dict[str, Any]:
-        if self.inference_path == "materialize":
-            return super().inference_state()
-        if self.inference_path == "blocked":
-            return {}
+    # ---------------------------------------------------------------- routes
+    @property
+    def factored_width(self) -> int | None:
+        """``k r`` where ``n'`` is aligned with ``n`` (see ``factored`` in the module doc), else ``None``."""
+        if self.alignment is None:
+            return None
+        return self.alignment[1] * self.plan.rank
+
+    def reconstruct_macs(self) -> int:
+        return self.plan.rank * self.plan.m_aux * self.plan.n_aux
+
+    def factors(self) -> tuple[Any, Any]:
+        """``A (m, k r)`` and ``B (k r, n)`` laid out from ``X`` and ``Y`` (module doc, ``factored``)."""
         m, n = self.shape
         r = self.plan.rank
         kind, k = self.alignment
@@ -243,34 +256,24 @@ class DeepThinMethod(WeightMethod):
             a = ops.reshape(self.x[: m * k], (m, k * r))  # A[i, p r + t] = X[i k + p, t]
             # B[p r + t, p n' + j] = Y[t, j]: block-diagonal, block p fills columns of row part p
             b = ops.reshape(ops.einsum("ps,tj->ptsj", eye, self.y), (k * r, n))
+        return a, b
+
+    # ------------------------------------------------------------ inference
+    def inference_state(self) -> dict[str, Any]:
+        if self.inference_path == "materialize":
+            return super().inference_state()
+        if self.inference_path == "blocked":
+            return {}
+        if self.inference_path == "compact":
+            return compact_state(self.x, self.y, self.shape, self.plan.rank, self.alignment)
+        a, b = self.factors()
         return {"a": a, "b": b}
 
     def inference_fn(self) -> Callable[[Any], Any]:
         if self.inference_path == "materialize":
             return super().inference_fn()
         if self.inference_path == "blocked":
-            return self._blocked_fn()
-        a, b = self.cached("a"), self.cached("b")
-        return lambda x: ops.matmul(ops.matmul(x, a), b)
-
-    def _blocked_fn(self) -> Callable[[Any], Any]:
-        m, n = self.shape
-        n_aux = self.plan.n_aux
-        rows = max(1, BLOCK_BYTES // (4 * n))
-        x_f, y_f = self.x, self.y
-
-        def apply(x: Any) -> Any:
-            lead = ops.shape(x)[:-1]
-            x2 = ops.reshape(x, (-1, m))
-            out = None
-            for i0 in range(0, m, rows):
-                i1 = min(m, i0 + rows)
-                q0, q1 = (i0 * n) // n_aux, -(-(i1 * n) // n_aux)  # rows of X Y this tile reads
-                flat = ops.reshape(ops.matmul(x_f[q0:q1], y_f), (-1,))
-                start = i0 * n - q0 * n_aux
-                tile = ops.reshape(flat[start : start + (i1 - i0) * n], (i1 - i0, n))
-                part = ops.matmul(x2[:, i0:i1], tile)
-                out = part if out is None else out + part
-            return ops.reshape(out, (*lead, n))
-
-        return apply
+            return blocked_matmul(self.x, self.y, self.shape, self.plan.n_aux)
+        if self.inference_path == "compact":
+            return compact_matmul(self.cached, self.shape, self.plan.rank, self.alignment)
+        return factored_matmul(self.cached("a"), self.cached("b"))

@@ -8,10 +8,12 @@ is at least two parameters, buys one *partial* component ``u v^T`` on the
 top-left ``a x b`` block with ``a + b`` = leftover. The kernel still has rank
 at most ``r + 1``, which is what the comparison with DeepThin is about.
 
-Inference computes ``(x U') V'`` with the partial component folded in as one
-more column of ``U'`` (``u`` padded to ``m``) and row of ``V'`` (``v`` padded
-to ``n``): ``r (m + n)`` multiply-adds per input vector and two matmuls, no
-pad or outer product per call.
+The factored route (inference always; training and evaluation when cheaper,
+see ``training_path`` in :mod:`deepthin.methods.base`) computes
+``(x U') V'`` with the partial component folded in as one more column of
+``U'`` (``u`` padded to ``m``) and row of ``V'`` (``v`` padded to ``n``):
+``(r + 1) (m + n)`` multiply-adds per input vector and two matmuls; inference
+lays ``U'``, ``V'`` out once, training once per layer call.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from typing import Any
 import keras
 from keras import ops
 
-from deepthin.methods.base import WeightMethod, factor_std
+from deepthin.methods.base import TRAINING_PATHS, WeightMethod, factor_std, factored_matmul
 from deepthin.methods.registry import register
 
 
@@ -46,12 +48,14 @@ class LowRankMethod(WeightMethod):
     """Factors ``U (m x r)`` and ``V (r x n)``, plus a partial component; ``rank(W) <= r + 1``."""
 
     name = "lowrank"
+    option_defaults = {"training_path": TRAINING_PATHS[0]}
 
     def __init__(self, shape: tuple[int, int], ratio: float, **options: Any) -> None:
         super().__init__(shape, ratio, **options)
         m, n = self.shape
         self.rank, self.part_rows, self.part_cols = lowrank_plan(m, n, self.ratio)
         self.planned_params = self.rank * (m + n) + self.part_rows + self.part_cols
+        self._check_training_path()
 
     @property
     def max_rank(self) -> int:
@@ -88,7 +92,16 @@ class LowRankMethod(WeightMethod):
             kernel = kernel + ops.pad(block, [[0, m - self.part_rows], [0, n - self.part_cols]])
         return kernel
 
-    def inference_state(self) -> dict[str, Any]:
+    @property
+    def factored_width(self) -> int:
+        return self.max_rank
+
+    def reconstruct_macs(self) -> int:
+        m, n = self.shape
+        return self.rank * m * n + self.part_rows * self.part_cols
+
+    def factors(self) -> tuple[Any, Any]:
+        """``U'`` and ``V'``: ``U``, ``V`` with the partial component as one more column and row."""
         m, n = self.shape
         us, vs = [], []
         if self.rank:
@@ -97,8 +110,11 @@ class LowRankMethod(WeightMethod):
         if self.part_rows:
             us.append(ops.pad(self.part_u, [[0, m - self.part_rows]])[:, None])
             vs.append(ops.pad(self.part_v, [[0, n - self.part_cols]])[None, :])
-        return {"u": ops.concatenate(us, axis=1), "v": ops.concatenate(vs, axis=0)}
+        return ops.concatenate(us, axis=1), ops.concatenate(vs, axis=0)
+
+    def inference_state(self) -> dict[str, Any]:
+        a, b = self.factors()
+        return {"a": a, "b": b}
 
     def inference_fn(self) -> Callable[[Any], Any]:
-        u, v = self.cached("u"), self.cached("v")
-        return lambda x: ops.matmul(ops.matmul(x, u), v)
+        return factored_matmul(self.cached("a"), self.cached("b"))

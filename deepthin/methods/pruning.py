@@ -125,6 +125,17 @@ class PruningMethod(WeightMethod):
         """Weights kept at ``sparsity`` (at least one)."""
         return max(1, round((1.0 - sparsity) * self.original_params))
 
+    def apply_final_mask(self) -> None:
+        """Keep the ``ratio m n`` largest weights now, as a finished schedule would.
+
+        An untrained pruning matrix keeps every weight (the schedule has not run);
+        benchmarks and exports of untrained models need the pruned form instead.
+        """
+        w = self.w.numpy()
+        keep = self.keep_count(self.final_sparsity)
+        threshold = np.partition(np.abs(w).ravel(), w.size - keep)[w.size - keep]
+        self.mask.assign((np.abs(w) >= threshold).astype("float32"))
+
     def create_variables(self, layer: keras.layers.Layer, prefix: str) -> list[keras.Variable]:
         init = keras.initializers.GlorotUniform(seed=self._next_seed())
         self.w = layer.add_weight(name=prefix, shape=self.shape, initializer=init)

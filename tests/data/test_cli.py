@@ -43,7 +43,8 @@ def test_kaldi_summary_and_missing_root(tmp_path):
     r = _run("data=kaldi", f"data.root={tmp_path / 'data'}", cache=tmp_path)
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
-    assert lines[0] == "corpus: kaldi" and lines[1].split() == ["split", "utterances", "hours", "speakers"]
+    assert lines[0] == "corpus: kaldi"
+    assert lines[1].split() == ["split", "utterances", "hours", "speakers", "resampled"]
     assert [line.split()[:2] for line in lines[2:6]] == [
         ["train", "1"],
         ["dev", "1"],
@@ -72,4 +73,5 @@ def test_fsdd_without_root_says_how_to_get_it(tmp_path):
     assert line.startswith(
         "deepthin-data: error: FSDD recordings directory not set: give data.root=PATH or set FSDD_ROOT"
     )
+    assert "deepthin-data fetch fsdd" in line
     assert "https://github.com/Jakobovski/free-spoken-digit-dataset" in line

@@ -1,6 +1,7 @@
 import logging
 
 import pytest
+import soundfile as sf
 
 from deepthin.data.librispeech import LibriSpeechCorpus
 
@@ -63,16 +64,17 @@ def test_transcript_outside_vocabulary(libri):
         LibriSpeechCorpus(root=libri).load()
 
 
-def test_corrupt_and_wrong_rate_and_missing_audio(libri, caplog):
+def test_corrupt_and_missing_audio_and_other_rates(libri, caplog, tmp_path):
     (libri / "train-clean-100/19/198/19-198-0000.flac").write_bytes(b"fLaC broken")
     with pytest.raises(ValueError, match="19-198-0000.flac: unreadable audio"):
         LibriSpeechCorpus(root=libri).load()
-    write_audio(libri / "train-clean-100/19/198/19-198-0000.flac", sr=8000)
-    with pytest.raises(ValueError, match="19-198-0000.flac: unexpected sample rate: 8000 Hz"):
-        LibriSpeechCorpus(root=libri).load()
     (libri / "test-clean/61/70/61-70-0000.flac").unlink()
+    write_audio(libri / "dev-clean/84/121/84-121-0000.flac", seconds=0.3, sr=44100)
     with caplog.at_level(logging.WARNING, logger="deepthin.data"):
-        c = LibriSpeechCorpus(root=libri, on_error="skip").load()
+        c = LibriSpeechCorpus(root=libri, on_error="skip", cache_dir=tmp_path / "cache").load()
     msgs = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
-    assert len(msgs) == 1 and "skipped 2 bad files (1 missing audio, 1 unexpected sample rate)" in msgs[0]
+    assert len(msgs) == 1 and "skipped 2 bad files (1 missing audio, 1 unreadable audio)" in msgs[0]
     assert len(c.splits["train"]) == 2 and c.splits["test"] == []
+    dev = c.splits["dev"][0]  # 44.1 kHz: resampled, not refused
+    assert sf.info(dev.audio).samplerate == 16000 and abs(dev.duration - 0.3) < 1e-6
+    assert c.summary().set_index("split").loc["total", "resampled"] == 1

@@ -45,7 +45,7 @@ def test_tiny_corpus_content(tiny_synth):
 
 def test_summary_columns(tiny_synth):
     df = tiny_synth[0].summary()
-    assert list(df.columns) == ["split", "utterances", "hours", "speakers"]
+    assert list(df.columns) == ["split", "utterances", "hours", "speakers", "resampled"]
     assert list(df["split"]) == ["train", "dev", "test", "total"]
     assert df["utterances"].iloc[3] == sum(len(v) for v in tiny_synth[0].splits.values())
 

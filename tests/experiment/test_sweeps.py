@@ -124,3 +124,16 @@ def test_submitit_local_launcher_runs_a_sweep(deepthin_run, tiny, cache_dir, tmp
     results = tmp_path / "synth/tfkaldi-tiny/dense/ratio=1.0/seed=0/results.json"
     assert '"complete": true' in results.read_text()
     assert list((tmp_path / ".submitit").glob("*/*_result.pkl"))     # it went through submitit's executor
+
+
+def test_paper_cpu_grid_is_the_paper_size_on_fsdd_with_the_factored_methods():
+    cfg = load(["+experiment=paper_cpu"])
+    choices = cfg.hydra.runtime.choices
+    assert (choices.model, choices.preset, choices.data) == ("tfkaldi", "paper", "fsdd")
+    assert set(values(cfg, "method")) == {"deepthin_aligned", "lowrank"}
+    assert {float(r) for r in values(cfg, "ratio")} == {0.005, 0.01, 0.02, 0.05, 0.1}
+    aligned = load(["+experiment=paper_cpu", "method=deepthin_aligned"])
+    assert (aligned.method.name, aligned.method.policy) == ("deepthin", "aligned")
+    assert "${hydra:runtime.choices.method}" in OmegaConf.to_container(cfg.hydra.sweep)["subdir"]
+    dense = load(["+experiment=[paper_cpu,dense]"])
+    assert values(dense, "method") == ["dense"] and dense.hydra.runtime.choices.preset == "paper"

@@ -1,4 +1,5 @@
 import numpy as np
+import tensorflow as tf
 
 from deepthin.layers import CompressedDense
 from deepthin.methods.hashednet import hash_positions
@@ -45,3 +46,18 @@ def test_bucket_gradient_is_signed_sum():
     expected = np.zeros(matrix.buckets, dtype="float32")
     np.add.at(expected, index.reshape(-1), sign.reshape(-1))
     np.testing.assert_allclose(grad, expected, atol=1e-6)
+
+
+def test_bucket_gradient_is_the_signed_sum_over_its_positions():
+    layer = CompressedDense(24, method="hashednet", ratio=0.2, seed=0)
+    layer.build((None, 16))
+    matrix = layer.kernel_matrix
+    upstream = np.random.default_rng(0).normal(size=(16, 24)).astype("float32")
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_sum(matrix.kernel(True) * upstream)
+    grad = tape.gradient(loss, matrix.w.value)
+    index, sign = hash_positions((16, 24), matrix.buckets, 2)
+    expected = np.zeros(matrix.buckets, "float32")
+    np.add.at(expected, index.ravel(), (sign * upstream).ravel())
+    assert np.abs(expected).max() > 0
+    np.testing.assert_allclose(np.asarray(grad), expected, rtol=1e-5, atol=1e-6)
