@@ -94,7 +94,8 @@ def test_killed_run_resumes_and_matches_uninterrupted_run(cache_dir, tmp_path, d
     "override, message",
     [
         ("method=svd",
-         "unknown method 'svd'; allowed: deepthin, dense, handtuned, hashednet, lowrank, pruning"),
+         "unknown method 'svd'; allowed: deepthin, deepthin_aligned, dense, handtuned, hashednet, lowrank, "
+         "pruning"),
         ("model=resnet", "unknown model 'resnet'; allowed: deepspeech, tfkaldi"),
         ("data=timit", "unknown data 'timit'; allowed:"),
         ("preset=huge", "unknown preset 'huge'; allowed: cpu, paper, tiny"),
