@@ -66,7 +66,7 @@ sweep-paper-tfkaldi:
 sweep-paper-deepspeech:
 	$(call sweep,paper_deepspeech)
 
-# The CPU grid (conf/experiment/cpu_*.yaml; costs to be re-measured with the current recipes).
+# The CPU grid of issue 14 (conf/experiment/cpu_*.yaml: sizes and measured costs in each file; about 10 h on 2 cores).
 sweep-cpu: sweep-cpu-tfkaldi-synth sweep-cpu-tfkaldi-fsdd sweep-cpu-deepspeech-synth
 
 report:

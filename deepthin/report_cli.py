@@ -59,7 +59,7 @@ SATURATED_WER = 0.95
 METRIC_LABELS = {"wer_lexicon": "WER (lexicon)", "cer_lexicon": "CER (lexicon)", "wer_greedy": "WER (greedy)",
                  "cer_greedy": "CER (greedy)", "test_loss": "test loss (CTC)"}
 #: Methods in plotting order; the ones after ``deepthin`` are its baselines.
-METHODS = ("dense", "deepthin", "lowrank", "hashednet", "pruning", "handtuned")
+METHODS = ("dense", "deepthin", "deepthin-aligned", "lowrank", "hashednet", "pruning", "handtuned")
 BASELINES = ("lowrank", "pruning", "handtuned", "hashednet")
 BASELINE_NAMES = {"lowrank": "rank factorization", "pruning": "magnitude pruning",
                   "handtuned": "hand-tuned", "hashednet": "HashedNets"}

@@ -152,7 +152,7 @@ def test_report_states_paper_numbers_commands_machine_and_date(report):
     assert "**tfkaldi-tiny on synth**, WER (lexicon): ours " in text
     assert "**tfkaldi-tiny on synth**, CER: ours " in text
     assert "ratios 0.005, 0.01, 0.02, 0.1 not run; 2 seed(s) instead of 3" in text
-    assert "methods not run: hashednet, pruning, handtuned" in text
+    assert "methods not run: deepthin-aligned, hashednet, pruning, handtuned" in text
     assert "predate TFMOT's step convention" not in text   # no pruning run at all
 
 

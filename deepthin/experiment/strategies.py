@@ -51,17 +51,24 @@ class Uncompressed:
 
 
 class PerMatrix:
-    """A per-matrix method (``deepthin``, ``lowrank``, ``hashednet``) on the selected layers."""
+    """A per-matrix method (``deepthin``, ``lowrank``, ``hashednet``) on the selected layers.
 
-    def __init__(self, name: str, **options: Any) -> None:
+    ``name`` is what results, run directories and the report call the method; ``method`` is the
+    registry's method it compresses with (default: ``name``). They differ for a variant that is a
+    method with fixed options, such as ``deepthin-aligned`` (``deepthin`` with ``policy: aligned``),
+    which must never share a run directory or a report line with the method it varies.
+    """
+
+    def __init__(self, name: str, method: str | None = None, **options: Any) -> None:
         self.name = name
+        self.method = method or name
         self.options = options
 
     def method_options(self, total_steps: int) -> dict[str, Any]:
         return dict(self.options)
 
     def build(self, builder: Builder, ratio: float, layers: str, total_steps: int) -> keras.Model:
-        return compress(builder(), self.name, ratio, layers, **self.method_options(total_steps))
+        return compress(builder(), self.method, ratio, layers, **self.method_options(total_steps))
 
     def target_params(self, builder: Builder, ratio: float, layers: str) -> int:
         return compressed_budget(builder(), ratio, layers)

@@ -15,7 +15,8 @@ def test_every_method_stores_within_two_percent_of_target(recipe, ratio):
     config = model_config(recipe)
     builder = partial(build, config, "cpu", 29)
     layers = config.compressed_layers
-    strategies = [PerMatrix("deepthin"), PerMatrix("deepthin", policy="aligned"), PerMatrix("lowrank"),
+    strategies = [PerMatrix("deepthin"), PerMatrix("deepthin-aligned", method="deepthin", policy="aligned"),
+                  PerMatrix("lowrank"),
                   PerMatrix("hashednet")]
     for strategy in strategies:
         model = strategy.build(builder, ratio, layers, total_steps=100)
@@ -32,6 +33,17 @@ def test_every_method_stores_within_two_percent_of_target(recipe, ratio):
     dense = Uncompressed()
     assert model_stored_params(dense.build(builder, ratio, layers, 100)) == dense.target_params(
         builder, ratio, layers)
+
+
+def test_a_named_variant_compresses_with_its_method_and_options():
+    """``deepthin-aligned`` is DeepThin with the aligned policy under a name of its own."""
+    config = model_config("tfkaldi")
+    builder = partial(build, config, "tiny", 29)
+    variant = PerMatrix("deepthin-aligned", method="deepthin", policy="aligned")
+    model = variant.build(builder, 0.1, config.compressed_layers, total_steps=10)
+    kernels = [layer for layer in model.layers if hasattr(layer, "method_options")]
+    assert variant.name == "deepthin-aligned" and kernels
+    assert {(k.method, k.method_options.get("policy")) for k in kernels} == {("deepthin", "aligned")}
 
 
 def test_pruning_schedule_spans_the_configured_fraction_of_training():
