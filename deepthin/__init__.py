@@ -20,7 +20,7 @@ from deepthin.compress import compress  # noqa: E402
 from deepthin.inference import for_inference  # noqa: E402
 from deepthin.layers import CompressedDense, CompressedLSTM  # noqa: E402
 from deepthin.methods import METHODS  # noqa: E402
-from deepthin.report import model_stored_params, size_report  # noqa: E402
+from deepthin.size import model_stored_params, size_report  # noqa: E402
 
 __all__ = [
     "METHODS",

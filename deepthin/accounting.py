@@ -15,7 +15,7 @@ import itertools
 import pandas as pd
 
 from deepthin.methods.registry import make_method
-from deepthin.report import RATIO_TOLERANCE
+from deepthin.size import RATIO_TOLERANCE
 
 SHAPES = [(64, 64), (256, 1024), (440, 2048), (2048, 2048), (2048, 8192), (4096, 4096),
           (4096, 8192), (8192, 4096)]

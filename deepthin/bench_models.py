@@ -26,7 +26,7 @@ import tensorflow as tf
 from deepthin.compress import compress
 from deepthin.export import litert_runner, tflite_bytes
 from deepthin.inference import for_inference
-from deepthin.report import compressed_layers, model_stored_params
+from deepthin.size import compressed_layers, model_stored_params
 from deepthin.timing import median_latency
 
 #: Per-matrix methods timed in whole models (label, method, options).

@@ -44,7 +44,7 @@ import numpy as np
 import tensorflow as tf
 
 from deepthin.inference import for_inference
-from deepthin.report import compressed_layers, model_stored_params
+from deepthin.size import compressed_layers, model_stored_params
 from deepthin.validation import OneLineParser, check_choice
 
 FORMATS = ("tflite",)

@@ -18,7 +18,7 @@ from typing import Any
 
 import keras
 
-from deepthin.report import compressed_layers
+from deepthin.size import compressed_layers
 
 _COMPRESSED = {"deepthin>CompressedDense", "deepthin>CompressedLSTM"}
 #: ``(method, method_options) -> options to override``: another choice of inference path per layer.

@@ -6,7 +6,7 @@ import pytest
 
 import deepthin
 from deepthin.export import export_tflite, litert_runner, main, save_for_inference
-from deepthin.report import compressed_layers
+from deepthin.size import compressed_layers
 from recipes.presets import build, model_config
 
 RATIO = 0.1

@@ -17,7 +17,7 @@ import tensorflow as tf
 from deepthin.experiment.ctc import ctc_loss, decode, forward, model_inputs
 from deepthin.experiment.decoders import LexiconCTCDecoder
 from deepthin.export import save_for_inference
-from deepthin.report import model_stored_params, size_report
+from deepthin.size import model_stored_params, size_report
 from deepthin.timing import median_latency
 
 

@@ -32,7 +32,7 @@ from deepthin.experiment.evaluate import is_trained, recognition_metrics, size_m
 from deepthin.experiment.provenance import git_commit, package_versions
 from deepthin.experiment.trainer import Trainer, TrainerConfig, saved_state
 from deepthin.inference import for_inference
-from deepthin.report import RATIO_TOLERANCE, model_stored_params
+from deepthin.size import RATIO_TOLERANCE, model_stored_params
 from deepthin.validation import check_choice, check_ratio
 from recipes.presets import build
 

@@ -5,7 +5,7 @@ from functools import partial
 import pytest
 
 from deepthin.experiment.strategies import HandTuned, PerMatrix, Pruning, Uncompressed
-from deepthin.report import model_stored_params
+from deepthin.size import model_stored_params
 from recipes.presets import build, model_config
 
 

@@ -7,7 +7,7 @@ import tensorflow as tf
 from deepthin.bench_models import model_inputs
 from deepthin.compress import compress
 from deepthin.experiment.trainer import Trainer, TrainerConfig
-from deepthin.report import compressed_layers
+from deepthin.size import compressed_layers
 from recipes.presets import build, model_config
 
 
