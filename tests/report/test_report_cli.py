@@ -12,9 +12,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from deepthin import report_cli
+from deepthin.report import cli
+from deepthin.report.markdown import old_pruning_note, saturation_note
+from deepthin.report.paper import STEP_CONVENTION as REPORT_STEP_CONVENTION
+from deepthin.report.tables import results_table
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 TINY = ["preset=tiny", "data.hours=0.02", "data.dev_voices=2", "data.test_voices=2", "data.progress=false",
         "eval.latency_repeats=2", "eval.beam_width=4", "trainer.progress=false", "trainer.epochs=1"]
 #: The tiny sweep: the committed TFKaldi grid's config, cut down to 2 methods x 2 ratios x 2 seeds + dense.
@@ -46,7 +49,7 @@ def report(tiny_sweep, tmp_path_factory) -> Path:
     """``deepthin-report --results COPY`` on a copy of the sweep; returns the copy."""
     root = tmp_path_factory.mktemp("report") / "results"
     shutil.copytree(tiny_sweep, root)
-    report_cli.main(["--results", str(root)])
+    cli.main(["--results", str(root)])
     return root
 
 
@@ -105,37 +108,27 @@ def test_cer_table_compares_the_same_runs_on_cer(report):
 def test_saturated_wer_is_said_plainly():
     runs = pd.DataFrame({"method": ["deepthin", "lowrank", "pruning", "dense"], "ratio": [0.01] * 3 + [1.0],
                          "wer_lexicon": [0.99, 1.0, 0.6, 0.5], "cer_greedy": [0.7, 0.8, 0.3, 0.2]})
-    note = report_cli.saturation_note(("synth", "tfkaldi", "cpu"), runs)
+    note = saturation_note(("synth", "tfkaldi", "cpu"), runs)
     assert note is not None and "2 of 3 compressed (method, ratio) points" in note
     assert note.endswith("the CER table below still does.")
     runs["cer_greedy"] = [1.0, 0.97, 0.3, 0.2]
-    note = report_cli.saturation_note(("synth", "tfkaldi", "cpu"), runs)
+    note = saturation_note(("synth", "tfkaldi", "cpu"), runs)
     assert "neither can CER (2 of 3 points >= 0.95)" in note
     runs["wer_lexicon"] = [0.5, 1.0, 0.6, 0.5]
-    assert report_cli.saturation_note(("synth", "tfkaldi", "cpu"), runs) is None
+    assert saturation_note(("synth", "tfkaldi", "cpu"), runs) is None
 
 
 def test_pruning_runs_from_before_tfmots_step_convention_are_named():
     from deepthin.methods.pruning import STEP_CONVENTION
 
-    assert report_cli.STEP_CONVENTION == STEP_CONVENTION
+    assert REPORT_STEP_CONVENTION == STEP_CONVENTION
     table = pd.DataFrame({"method": ["pruning", "pruning", "deepthin"],
                           "step_convention": [None, "tfmot", None], "run_dir": ["a/old", "a/new", "a/dt"]})
-    note = report_cli.old_pruning_note(table)
+    note = old_pruning_note(table)
     assert note.startswith("**1 pruning run(s) predate TFMOT's step convention**")
     assert note.endswith("Runs: `a/old`.")
-    assert report_cli.old_pruning_note(table.iloc[1:]) is None
-    assert report_cli.old_pruning_note(table.drop(columns="step_convention")) is None
-
-
-def test_figures_are_written_and_embedded(report):
-    figures = sorted((report / "figures").glob("*.png"))
-    assert [f.name for f in figures] == [f"synth_tfkaldi-tiny_{name}.png" for name in
-                                         ("latency_vs_ratio", "metric_vs_ratio", "size_vs_metric")]
-    text = (report / "REPORT.md").read_text()
-    for figure in figures:
-        assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and figure.stat().st_size > 10_000
-        assert f"](figures/{figure.name})" in text
+    assert old_pruning_note(table.iloc[1:]) is None
+    assert old_pruning_note(table.drop(columns="step_convention")) is None
 
 
 def test_report_states_paper_numbers_commands_machine_and_date(report):
@@ -149,57 +142,11 @@ def test_report_states_paper_numbers_commands_machine_and_date(report):
     assert "deepthin-run -m '+experiment=[cpu_tfkaldi_synth,dense]'" in text
     assert "method=dense ratio=1.0 seed=0,1" in text
     assert f"deepthin-report --results {report}" in text
-    assert "**tfkaldi-tiny on synth**, WER (lexicon): ours " in text
-    assert "**tfkaldi-tiny on synth**, CER: ours " in text
+    assert "- **tfkaldi-tiny on synth**, WER (lexicon):\n  - DeepThin better than rank factorization: **" in text
+    assert "- **tfkaldi-tiny on synth**, CER (greedy):\n  - DeepThin better than rank factorization: **" in text
     assert "ratios 0.005, 0.01, 0.02, 0.1 not run; 2 seed(s) instead of 3" in text
     assert "methods not run: deepthin-aligned, hashednet, pruning, handtuned" in text
     assert "predate TFMOT's step convention" not in text   # no pruning run at all
-
-
-def test_incomplete_runs_are_listed_not_counted(tiny_sweep, tmp_path):
-    root = tmp_path / "results"
-    shutil.copytree(tiny_sweep, root)
-    killed = root / "synth/tfkaldi-tiny/lowrank/ratio=0.2/seed=1"
-    (killed / "results.json").unlink()    # a run killed mid-training: its saved config, no results
-    table, incomplete = report_cli.collect(root)
-    assert len(table) == 9 and incomplete == ["synth/tfkaldi-tiny/lowrank/ratio=0.2/seed=1"]
-    report_cli.build(root)
-    assert "1 run directories are incomplete" in (root / "REPORT.md").read_text()
-    assert len(pd.read_csv(root / "runs.csv")) == 9
-
-
-def test_untrained_runs_stay_in_runs_csv_but_out_of_every_mean(tiny_sweep, tmp_path):
-    root = tmp_path / "results"
-    shutil.copytree(tiny_sweep, root)
-    plateau = root / "synth/tfkaldi-tiny/lowrank/ratio=0.2/seed=1/results.json"
-    results = json.loads(plateau.read_text())
-    plateau.write_text(json.dumps({**results, "trained": False}))
-    report_cli.build(root)
-    runs = pd.read_csv(root / "runs.csv")
-    assert len(runs) == 10 and runs["trained"].eq(False).sum() == 1   # listed, flagged
-    text = (root / "REPORT.md").read_text()
-    assert "| lowrank | 0.2 | 1 |" in text and "| lowrank | 0.05 | 2 |" in text   # seed means: 1 seed left
-    assert "or finished untrained" in text and "synth/tfkaldi-tiny/lowrank/ratio=0.2/seed=1" in text
-
-
-def test_ordering_says_where_it_differs_from_the_paper():
-    key = ("synth", "tfkaldi", "cpu")
-    summary = pd.DataFrame([
-        {"data": "synth", "model": "tfkaldi", "preset": "cpu", "baseline": b, "relative_improvement": v}
-        for b, v in [("lowrank", 0.5), ("pruning", -0.1), ("hashednet", 0.2), ("handtuned", math.nan)]])
-    ours, paper, differences = report_cli.ordering(summary, key)
-    assert ours == ["pruning", "deepthin", "hashednet", "lowrank"]
-    assert paper == ["deepthin", "hashednet", "pruning", "lowrank"]
-    assert differences == ["pruning beats deepthin here; the paper has deepthin ahead of pruning",
-                           "pruning beats hashednet here; the paper has hashednet ahead of pruning"]
-    summary.loc[summary["baseline"] == "pruning", "relative_improvement"] = -0.005   # within TIE of deepthin
-    assert report_cli.ordering(summary, key)[2] == [
-        "pruning beats hashednet here; the paper has hashednet ahead of pruning"]
-
-
-def test_pareto_front_keeps_only_undominated_points():
-    points = pd.DataFrame({"size": [10, 20, 30, 40], "wer": [0.9, 0.5, 0.7, 0.3]})
-    assert report_cli.pareto_front(points, "size", "wer")["size"].tolist() == [10, 20, 40]
 
 
 def test_console_command_on_an_empty_tree_fails_in_one_line(tmp_path):
@@ -212,7 +159,7 @@ def test_console_command_on_an_empty_tree_fails_in_one_line(tmp_path):
 
 def test_results_table_gives_seed_means_with_dense_first(report):
     runs = pd.read_csv(report / "runs.csv")
-    table = report_cli.results_table(runs)
+    table = results_table(runs)
     assert table["method"].tolist() == ["dense", "deepthin", "deepthin", "lowrank", "lowrank"]
     assert table["seeds"].tolist() == [2] * 5
     deepthin = runs[(runs["method"] == "deepthin") & (runs["ratio"] == 0.2)]
@@ -227,7 +174,7 @@ def test_report_builds_before_any_dense_run_finished(tiny_sweep, tmp_path):
     root = tmp_path / "results"
     shutil.copytree(tiny_sweep, root)
     shutil.rmtree(root / "synth/tfkaldi-tiny/dense")
-    written = report_cli.build(root)
+    written = cli.build(root)
     assert written["report"].exists()
     assert (root / "figures/synth_tfkaldi-tiny_latency_vs_ratio.png").stat().st_size > 10_000
     assert "dense" not in set(pd.read_csv(root / "runs.csv")["method"])
@@ -241,7 +188,7 @@ def test_runs_from_before_the_lexicon_decoder_fail_in_one_line(tmp_path, capsys)
            "complete": True}
     (run / "results.json").write_text(json.dumps(old))
     with pytest.raises(SystemExit) as stop:
-        report_cli.main(["--results", str(tmp_path)])
+        cli.main(["--results", str(tmp_path)])
     assert stop.value.code == 2 and not (tmp_path / "runs.csv").exists()
     assert capsys.readouterr().err == (
         f"deepthin-report: error: no run under {tmp_path} has wer_lexicon (written before that metric "

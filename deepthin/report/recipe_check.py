@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from deepthin.report_cli import collect, markdown_table
+from deepthin.report.collect import collect
+from deepthin.report.tables import markdown_table
 
 #: (data, model, preset) -> (label, dense CER target, wall-seconds budget of one run).
 SETTINGS = {

@@ -5,7 +5,7 @@ import json
 import pandas as pd
 import pytest
 
-from deepthin.recipe_check import COLUMNS, RUNS, SEEDS, SETTINGS, main
+from deepthin.report.recipe_check import COLUMNS, RUNS, SEEDS, SETTINGS, main
 
 
 def _write_run(root, data, model, method, ratio, seed, cer, trained=True, wall=100.0):

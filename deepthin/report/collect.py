@@ -1,0 +1,78 @@
+"""Finished runs as one table: every ``results.json`` under a results tree, one row each."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+#: A setting is one (data set, model, preset): the unit every comparison is made within.
+SETTING = ["data", "model", "preset"]
+#: What a sweep varies within a setting.
+SWEPT_KEYS = ("method", "ratio", "seed")
+Setting = tuple[str, str, str]
+
+
+def _flatten(results: dict[str, Any], path: Path, root: Path) -> dict[str, Any]:
+    row = {k: results[k] for k in ("data", "model", "preset", "method", "ratio", "seed")}
+    row.update({k: v for k, v in results.get("metrics", {}).items() if not isinstance(v, dict | list)})
+    row.update({k: v for k, v in results.get("size", {}).items() if not isinstance(v, dict | list)})
+    trainer = results.get("config", {}).get("trainer", {})
+    row["epochs"] = trainer.get("epochs")
+    row["trained"] = results.get("trained")  # None: a run from before runs were checked for it
+    row["step_convention"] = results.get("method_details", {}).get("step_convention")
+    row["overrides"] = json.dumps(results.get("overrides", []))
+    row["git_commit"] = results.get("git_commit")
+    row["finished_at"] = results.get("finished_at")
+    row["run_dir"] = str(path.parent.relative_to(root))
+    return row
+
+
+def run_dirs(root: Path) -> list[Path]:
+    """Every run directory under ``root``: one holding a results.json, or the config a run saves
+    when it starts (``checkpoint/config.json``), which is all a killed run leaves."""
+    dirs = {p.parent for p in root.rglob("results.json")}
+    dirs |= {p.parent.parent for p in root.rglob("checkpoint/config.json")}
+    return sorted(dirs)
+
+
+def collect(root: Path) -> tuple[pd.DataFrame, list[str]]:
+    """All complete runs under ``root`` as one table, and the run directories still incomplete."""
+    rows, incomplete = [], []
+    for directory in run_dirs(root):
+        path = directory / "results.json"
+        try:
+            results = json.loads(path.read_text())
+        except (OSError, ValueError):
+            results = {}
+        if results.get("complete"):
+            rows.append(_flatten(results, path, root))
+        else:
+            incomplete.append(str(directory.relative_to(root)))
+    table = pd.DataFrame(rows)
+    if not table.empty:
+        table = table.sort_values(SETTING + ["method", "ratio", "seed"], ignore_index=True)
+    return table, incomplete
+
+
+def untrained(table: pd.DataFrame) -> pd.DataFrame:
+    """The runs that finished on CTC's all-blank plateau (``trained: false``): counted and named by
+    the report, never averaged in (a model that did not learn says nothing about its method)."""
+    return table[table["trained"].eq(False)]
+
+
+def setting_slug(key: Setting) -> str:
+    data, model, preset = key
+    return f"{data}_{model}-{preset}"
+
+
+def setting_label(key: Setting) -> str:
+    data, model, preset = key
+    return f"{model}-{preset} on {data}"
+
+
+def settings(table: pd.DataFrame) -> list[tuple[Setting, pd.DataFrame]]:
+    """The table split by setting, in a fixed order."""
+    return [(tuple(key), group) for key, group in table.groupby(SETTING, sort=True)]

@@ -1,0 +1,131 @@
+"""Seed statistics and paired comparisons: what a difference between two methods is worth.
+
+The paper reports one number per comparison; with three seeds per point, the report also says
+whether a difference is larger than the seed-to-seed spread. Runs of two methods that share a
+(ratio, seed) share their data order, initialization of uncompressed layers and schedule, so they
+are compared as pairs, and the paired relative improvements over all shared (ratio, seed) points
+go into a two-sided Wilcoxon signed-rank test (no normality assumed; with 3 seeds and 6 ratios,
+18 pairs). Fewer than six pairs can never reach p < 0.05 in that test, and the report says
+"not separable" then, as for any p >= 0.05.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.stats import wilcoxon
+
+from deepthin.report.collect import SETTING, settings
+from deepthin.report.paper import BASELINES, PAPER_IMPROVEMENT, VARIANTS, metric_of
+
+ALPHA = 0.05
+TEST = "two-sided Wilcoxon signed-rank test over paired (ratio, seed) runs"
+
+
+def seed_means(runs: pd.DataFrame, column: str) -> pd.DataFrame:
+    """Mean, std and count of ``column`` over seeds, per (method, ratio) of one setting."""
+    compressed = runs[runs["method"] != "dense"]
+    stats = compressed.groupby(["method", "ratio"])[column].agg(["mean", "std", "count"]).reset_index()
+    stats["std"] = stats["std"].fillna(0.0)
+    return stats
+
+
+def dense_stats(runs: pd.DataFrame, column: str) -> tuple[float, float, int] | None:
+    """Dense's mean, std and count of ``column`` over its runs (its ratio is ignored)."""
+    values = runs.loc[runs["method"] == "dense", column].dropna()
+    if values.empty:
+        return None
+    return float(values.mean()), float(values.std()) if len(values) > 1 else 0.0, len(values)
+
+
+def paired(runs: pd.DataFrame, metric: str, theirs: str, ours: str = "deepthin") -> pd.DataFrame:
+    """One row per (ratio, seed) both methods ran: their metric, ours, and our relative improvement
+    ``(theirs - ours) / theirs`` (positive: ours is better; undefined where theirs is 0)."""
+    def values(method: str) -> pd.Series:
+        return runs[runs["method"] == method].set_index(["ratio", "seed"])[metric]
+
+    pairs = pd.concat({"theirs": values(theirs), "ours": values(ours)}, axis=1, join="inner").dropna()
+    pairs["improvement"] = (pairs["theirs"] - pairs["ours"]) / pairs["theirs"].where(pairs["theirs"] != 0)
+    return pairs.dropna().reset_index()
+
+
+def separability(values: Sequence[float]) -> tuple[float, str]:
+    """(p, verdict) for paired differences: "held" (median above 0), "reversed", or "not separable"."""
+    values = np.asarray(values, dtype=float)
+    values = values[~np.isnan(values)]
+    if np.count_nonzero(values) == 0:
+        return math.nan, "not separable"
+    p = float(wilcoxon(values).pvalue)
+    if p >= ALPHA:
+        return p, "not separable"
+    return p, "held" if np.median(values) > 0 else "reversed"
+
+
+def compare(runs: pd.DataFrame, metric: str, theirs: str) -> dict[str, Any] | None:
+    """DeepThin against ``theirs`` in one setting, or None when they share no (ratio, seed).
+
+    ``relative_improvement`` is the paper's statistic on paired seed means: the improvement at each
+    ratio, averaged over ratios; ``per_seed_mean`` +- ``per_seed_std`` is its spread over seeds.
+    """
+    pairs = paired(runs, metric, theirs)
+    if pairs.empty:
+        return None
+    at_ratio = pairs.groupby("ratio")[["theirs", "ours"]].mean()
+    per_seed = pairs.groupby("seed")["improvement"].mean()
+    p, verdict = separability(pairs["improvement"])
+    return {"ratios": " ".join(f"{r:g}" for r in at_ratio.index), "n_ratios": len(at_ratio),
+            "seeds": len(per_seed), "n_pairs": len(pairs),
+            "relative_improvement": float((1 - at_ratio["ours"] / at_ratio["theirs"]).mean()),
+            "per_seed_mean": float(per_seed.mean()),
+            "per_seed_std": float(per_seed.std()) if len(per_seed) > 1 else math.nan,
+            "p_value": p, "verdict": verdict}
+
+
+def relative_improvement(table: pd.DataFrame, metric_for: Callable[[str], str] | None = None
+                         ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """DeepThin against each baseline and variant, per setting: (summary, per ratio).
+
+    ``metric_for(model)`` names the metric compared (default: the paper's, :func:`metric_of`).
+    """
+    metric_for = metric_for or metric_of
+    summary, by_ratio = [], []
+    for key, runs in settings(table):
+        metric = metric_for(key[1])
+        setting = {**dict(zip(SETTING, key, strict=True)), "metric": metric}
+        for baseline in (*BASELINES, *VARIANTS):
+            if (result := compare(runs, metric, baseline)) is None:
+                continue
+            paper = PAPER_IMPROVEMENT.get(key[1], {}).get(baseline, math.nan)
+            paper = paper if metric == metric_of(key[1]) else math.nan  # the paper has no CER
+            summary.append({**setting, "baseline": baseline, **result, "paper": paper})
+            at_ratio = paired(runs, metric, baseline).groupby("ratio")
+            for ratio, rows in at_ratio:
+                b, d = rows["theirs"].mean(), rows["ours"].mean()
+                by_ratio.append({**setting, "baseline": baseline, "ratio": ratio, "seeds": len(rows),
+                                 "baseline_value": b, "deepthin_value": d,
+                                 "relative_improvement": (b - d) / b})
+    columns = [*SETTING, "metric", "baseline", "ratios", "n_ratios", "seeds", "n_pairs",
+               "relative_improvement", "per_seed_mean", "per_seed_std", "p_value", "verdict", "paper"]
+    return pd.DataFrame(summary, columns=columns), pd.DataFrame(by_ratio)
+
+
+def margin_order(runs: pd.DataFrame, metric: str) -> pd.DataFrame:
+    """The paper's order of margin, tested pair by pair: for consecutive baselines (a, b) in
+    :data:`BASELINES`, is DeepThin's improvement over ``a`` larger than over ``b``? Paired per
+    (ratio, seed), tested like :func:`separability`."""
+    present = [b for b in BASELINES if not paired(runs, metric, b).empty]
+    rows = []
+    for larger, smaller in zip(present, present[1:], strict=False):
+        a = paired(runs, metric, larger).set_index(["ratio", "seed"])["improvement"]
+        b = paired(runs, metric, smaller).set_index(["ratio", "seed"])["improvement"]
+        difference = (a - b).dropna()
+        p, verdict = separability(difference)
+        rows.append({"larger": larger, "smaller": smaller, "n_pairs": len(difference),
+                     "mean_difference": float(difference.mean()) if len(difference) else math.nan,
+                     "p_value": p, "verdict": verdict})
+    columns = ["larger", "smaller", "n_pairs", "mean_difference", "p_value", "verdict"]
+    return pd.DataFrame(rows, columns=columns)

@@ -1,0 +1,61 @@
+"""REPORT.md from a hand-made grid: known entries, untrained and missing runs said plainly."""
+
+import json
+
+import pandas as pd
+
+from deepthin.report.cli import build
+
+from .conftest import write_run
+
+
+def report_of(root) -> str:
+    build(root, ["--results", str(root)])
+    return (root / "REPORT.md").read_text()
+
+
+def test_improvement_table_gives_ours_the_spread_the_test_and_the_paper(built_grid):
+    text = (built_grid / "REPORT.md").read_text()
+    row = next(line for line in text.splitlines() if "| rank factorization |" in line)
+    assert "| +48.8% |" in row and "+48.8% +- 1.2%" in row and "held (p=" in row and "n=18)" in row
+    assert row.endswith("| +60% |")
+    hashed = next(line for line in text.splitlines() if "| HashedNets |" in line)
+    assert "not separable" in hashed and "| 0.005 0.01 0.02 0.05 0.1 |" in hashed
+
+
+def test_orderings_are_held_reversed_or_not_separable_with_evidence(built_grid):
+    text = (built_grid / "REPORT.md").read_text()
+    assert "DeepThin better than rank factorization: **held** (+48.8% over ratios" in text
+    assert "DeepThin better than hand-tuned: **reversed**" in text
+    assert "DeepThin better than HashedNets: **not separable**" in text
+    assert "margin over rank factorization larger than over magnitude pruning: **held**" in text
+    assert "margin over hand-tuned larger than over HashedNets: **reversed**" in text
+
+
+def test_untrained_and_incomplete_runs_are_named_and_kept_out_of_every_mean(grid):
+    plateau = write_run(grid, "lowrank", 0.1, 2, 1.0, trained=False)
+    write_run(grid, "pruning", 0.2, 3, 0.5, complete=False)
+    text = report_of(grid)
+    assert "1 run(s) finished without training" in text
+    assert "`fsdd/tfkaldi-cpu/lowrank/ratio=0.1/seed=2`" in text
+    runs = pd.read_csv(grid / "runs.csv")
+    assert len(runs) == 3 + 3 * 6 * 4 + 3 * 5 and runs["trained"].eq(False).sum() == 1
+    assert "| lowrank | 0.1 | 2 | 0.405 |" in text                  # seeds 0 and 1 only: (0.40 + 0.41) / 2
+    assert "points with fewer seeds than the setting's 3: lowrank 0.1 (2)" in text
+    assert json.loads(plateau.read_text())["trained"] is False         # the report never writes into runs
+    assert ("1 run directories are incomplete (killed or in flight): "
+            "`fsdd/tfkaldi-cpu/pruning/ratio=0.2/seed=3`") in text
+    assert 3 not in set(runs["seed"])
+
+
+def test_missing_ratios_are_reported_per_setting_and_per_method(built_grid):
+    text = (built_grid / "REPORT.md").read_text()
+    assert "hashednet lacks ratio(s) 0.2" in text
+    assert "methods not run: deepthin-aligned" in text
+
+
+def test_figures_are_written_and_embedded(built_grid):
+    text = (built_grid / "REPORT.md").read_text()
+    for name in ("metric_vs_ratio", "pareto", "latency_vs_ratio"):
+        path = built_grid / "figures" / f"fsdd_tfkaldi-cpu_{name}.png"
+        assert path.stat().st_size > 10_000 and f"(figures/fsdd_tfkaldi-cpu_{name}.png)" in text
