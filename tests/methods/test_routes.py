@@ -9,13 +9,13 @@ from deepthin.layers import CompressedDense, CompressedLSTM
 from deepthin.methods.registry import make_method
 
 # (method, options, shape, ratio): m != n, multiple and divisor widths, spare rows of X, a last row of
-# X @ Y only partly used (37 = 12 * 3 + 1), lowrank with and without a partial component
+# X @ Y only partly used (35 = 11 * 3 + 2), lowrank with and without a partial component
 CASES = [
-    ("deepthin", {"policy": "aligned"}, (37, 53), 0.1),  # multiple k=3, 24 spare rows
-    ("deepthin", {"policy": "aligned"}, (53, 37), 0.3),  # multiple k=5, rank 3, no spare rows
-    ("deepthin", {"policy": "aligned"}, (130, 48), 0.1),  # multiple k=6, rank 2
-    ("deepthin", {"policy": "aligned"}, (24, 96), 0.3),  # divisor k=6, rank 4, 13 spare rows
-    ("deepthin", {"policy": "aligned"}, (12, 90), 0.05),  # divisor k=3, no spare rows
+    ("deepthin", {"policy": "aligned"}, (35, 6), 0.3),  # multiple k=3, rank 2, 2 spare rows
+    ("deepthin", {"policy": "aligned"}, (123, 6), 0.3),  # multiple k=5, rank 4, no spare rows
+    ("deepthin", {"policy": "aligned"}, (181, 6), 0.3),  # multiple k=6, rank 4, 14 spare rows
+    ("deepthin", {"policy": "aligned"}, (6, 114), 0.3),  # divisor k=6, rank 3, 13 spare rows
+    ("deepthin", {"policy": "aligned"}, (6, 69), 0.3),  # divisor k=3, rank 3, no spare rows
     ("lowrank", {}, (37, 53), 0.1),
     ("lowrank", {}, (130, 48), 0.3),
     ("lowrank", {}, (64, 32), 0.46875),  # budget 960 = 10 (m + n): no partial component
@@ -74,8 +74,8 @@ def test_auto_takes_the_factored_route_on_a_wide_layer_at_one_percent(method, op
 
 
 def test_auto_reconstructs_where_that_is_cheaper():
-    # divisor k=6, rank 4: R (m + n) = 24 * 120 > m n = 2304 multiply-adds per row
-    wide_rank = _built("deepthin", (24, 96), 0.3, policy="aligned")
+    # divisor k=6, rank 3: R (m + n) = 18 * 120 > m n = 684 multiply-adds per row
+    wide_rank = _built("deepthin", (6, 114), 0.3, policy="aligned")
     assert wide_rank.factored_width * sum(wide_rank.shape) > np.prod(wide_rank.shape)
     assert wide_rank.route(rows=512) == "reconstruct"
     # a tiny recurrent kernel at batch 4: the factored route's second matmul per step costs more than
