@@ -162,7 +162,7 @@ def _aligned_candidates(m: int, n: int) -> list[tuple[int, int, int]]:
 
 
 def plan_aligned(m: int, n: int, ratio: float) -> AuxPlan:
-    """The ``aligned`` policy: the paper's near-square auxiliary shape, ``n'`` a multiple or divisor of ``n``."""
+    """The ``aligned`` policy: the paper's near-square auxiliary shape with an aligned ``n'``."""
     budget = ratio * m * n
     candidates = _aligned_candidates(m, n)
     k, n_aux, m_min = min(candidates, key=lambda c: (abs(math.log(c[1] / c[2])), c[0]))
