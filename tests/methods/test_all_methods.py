@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from deepthin.accounting import RATIOS, ratio_table
+from deepthin.ratios import RATIOS, ratio_table
 from deepthin.layers import CompressedDense
 from deepthin.methods import METHODS, weight_methods
 from deepthin.methods.registry import make_method
