@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from deepthin.ratios import RATIOS, ratio_table
 from deepthin.layers import CompressedDense
 from deepthin.methods import METHODS, weight_methods
 from deepthin.methods.registry import make_method
+from deepthin.ratios import RATIOS, ratio_table
 
 WEIGHT_METHODS = weight_methods()
 
