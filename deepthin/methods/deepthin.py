@@ -71,18 +71,16 @@ Inference paths (``inference_path=``, used by layers switched with
     ``factored`` when ``n'`` is a multiple or divisor of ``n``, else
     ``materialize``.
 
-Fitting to a trained kernel (:meth:`DeepThinMethod.fit`): ``W`` is laid out row-major in the
-``m' x n'`` auxiliary shape (the fill order of :func:`materialize`) and ``X Y`` is fitted to it by
-truncated SVD. The ``m' n' - m n`` entries past ``W`` are free and form a tail: whole rows past the
-last used one (left out of the fit, their rows of ``X`` zero: they change nothing) and the end of
-one partly used row. That row is fitted on its used entries only, with
+Fitting to a trained kernel (:meth:`DeepThinMethod.fit`): ``X Y`` is the truncated SVD of ``W``
+laid out row-major at the auxiliary shape (:func:`materialize`'s fill order). The ``m' n' - m n``
+free entries past ``W`` are a tail: whole free rows (left out; their rows of ``X`` are zero, which
+changes nothing) and the end of one partly used row, which is fitted on its used entries only by
 :data:`ALS_SWEEPS` sweeps of alternating least squares
-(:func:`~deepthin.methods.fitting.low_rank_with_partial_row`), not by filling its free end with
-zeros, because a zero fill cannot recover a kernel that is exactly rank ``r`` at the auxiliary
-shape. Measured with ``python scripts/deepthin_fill.py``: on such a kernel (48x64, ratio 0.2)
-relative error 3.8e-2 with zero fill, 6.4e-8 with the sweeps; on kernels with a power-law spectrum
-plus noise (440x512 and 512x512, both policies, ratios 0.02 and 0.1) the two differ by at most
-2.6e-4 (0.88646 vs 0.88620, 512x512 aligned at 0.1), since the partly used row is one of ``m'``.
+(:func:`~deepthin.methods.fitting.low_rank_with_partial_row`) rather than zero-filled: a zero fill
+cannot recover a kernel that is exactly rank ``r`` at the auxiliary shape. Measured with ``python
+scripts/deepthin_fill.py``: on such a kernel (48x64, ratio 0.2) relative error 3.8e-2 with zero
+fill, 6.4e-8 with the sweeps; on power-law-spectrum kernels plus noise (440x512, 512x512, both
+policies, ratios 0.02 and 0.1) they differ by at most 2.6e-4 (0.88646 vs 0.88620).
 """
 
 from __future__ import annotations

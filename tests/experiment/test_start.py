@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from deepthin.experiment.run import check_overrides
 from deepthin.experiment.start import check_start, load_source, variant_suffix
 
 RECIPE = {"data": "synth", "model": "tfkaldi", "preset": "tiny"}
@@ -21,11 +22,12 @@ def test_a_source_of_another_recipe_is_one_line_exit_2_and_the_source_is_untouch
     assert snapshot(dense_run) == before
 
 
-def test_bad_init_is_refused_before_hydra_starts(deepthin_run, tmp_path):
-    proc = deepthin_run(["init=svd", f"hydra.run.dir={tmp_path}"], tmp_path, timeout=120)
-    assert proc.returncode == 2 and "Traceback" not in proc.stderr
-    line = proc.stderr.strip().splitlines()[-1]
-    assert line == "deepthin-run: error: unknown init 'svd'; allowed: random, fit"
+def test_bad_init_and_allocate_are_refused_before_hydra_starts():
+    # main() turns this ValueError into one line and exit status 2 (test_run.py, bad config)
+    with pytest.raises(ValueError, match="^unknown init 'svd'; allowed: random, fit$"):
+        check_overrides(["method=lowrank", "init=svd"])
+    with pytest.raises(ValueError, match="^unknown allocate 'greedy'; allowed: uniform, sensitivity$"):
+        check_overrides(["allocate=uniform,greedy"])
 
 
 def test_missing_unfinished_and_compressed_sources_are_refused(dense_run, tmp_path):
