@@ -80,3 +80,25 @@ recipe-check:
 	$(call sweep,recipe_check_tfkaldi_synth)
 	$(call sweep,recipe_check_deepspeech_synth)
 	deepthin-recipe-check --results results
+
+# Issue 15's measured claims (README, "Compressing a trained model"), on TFKaldi/FSDD (needs FSDD_ROOT) and
+# DeepSpeech/synth at the cpu preset, seed 0: a dense run; every per-matrix method at 0.1 and 0.02 from scratch
+# and fitted to that dense run then fine-tuned for the same epochs (a, b); DeepThin's sensitivity table, then
+# DeepThin fitted at 0.02 and 0.01 with uniform and with allocated ratios (c); then the tables
+# (scripts/fit_claims.py). Runs already complete are skipped.
+.PHONY: claims-fit
+FIT_METHODS = deepthin,deepthin_aligned,lowrank,hashednet,pruning
+# $(call fit_claims,DATA,MODEL)
+fit_claims = dense=results/$(1)/$(2)-cpu/dense/ratio=1.0/seed=0; \
+	deepthin-run data=$(1) model=$(2) method=dense ratio=1.0 && \
+	$(SWEEP) data=$(1) model=$(2) method=$(FIT_METHODS) ratio=0.1,0.02 $(LAUNCHER) && \
+	$(SWEEP) data=$(1) model=$(2) method=$(FIT_METHODS) ratio=0.1,0.02 init=fit from_run=$$dense $(LAUNCHER) && \
+	$(PYTHON) -m deepthin.experiment.sensitivity from_run=$$dense method=deepthin 'ratios=[0.002,0.005,0.01,0.02,0.05,0.1]' && \
+	$(SWEEP) data=$(1) model=$(2) method=deepthin ratio=0.01 init=fit from_run=$$dense $(LAUNCHER) && \
+	$(SWEEP) data=$(1) model=$(2) method=deepthin ratio=0.02,0.01 init=fit from_run=$$dense allocate=sensitivity \
+		sensitivity_table=results/$(1)/$(2)-cpu/sensitivity/deepthin/seed=0/sensitivity.csv $(LAUNCHER) && \
+	$(PYTHON) scripts/fit_claims.py --data $(1) --model $(2)
+
+claims-fit:
+	$(call fit_claims,fsdd,tfkaldi)
+	$(call fit_claims,synth,deepspeech)

@@ -3,14 +3,19 @@
 The model is cloned with ``keras.models.clone_model``; each selected ``Dense``
 becomes a :class:`CompressedDense` and each selected ``LSTM`` (bare or inside
 ``Bidirectional``) a :class:`CompressedLSTM`, keeping names, widths and
-activations. Layers left alone keep their trained weights; compressed ones
-start fresh (compressed models are trained from scratch, as in the paper).
+activations. Layers left alone keep their trained weights. Compressed ones
+start fresh with ``init="random"`` (the default: trained from scratch, as in
+the paper), or with ``init="fit"`` from the trained layer they replace: each
+matrix is fitted to its dense kernel by its method (``WeightMethod.fit``), the
+biases are copied, so the model can be fine-tuned instead of retrained.
+``ratio`` may be one number or one per layer (a budget allocated across
+layers, :mod:`deepthin.allocate`).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import keras
@@ -18,7 +23,10 @@ from keras.src.models.functional import Functional  # no public alias in Keras 3
 
 from deepthin.layers import CompressedDense, CompressedLSTM
 from deepthin.methods.registry import get_method
-from deepthin.validation import check_ratio
+from deepthin.validation import check_choice, check_ratio
+
+#: How compressed layers start: fresh (``random``) or fitted to the trained layer (``fit``).
+INITS = ("random", "fit")
 
 _COMMON_KEYS = ("units", "activation", "use_bias", "name", "dtype", "trainable")
 _DENSE_KEYS = _COMMON_KEYS + ("bias_initializer",)
@@ -81,6 +89,43 @@ def _compressed_lstm(lstm: keras.layers.LSTM, **compression: Any) -> CompressedL
     return CompressedLSTM(**_pick(config, _LSTM_KEYS), **compression)
 
 
+def _directions(layer: keras.layers.Layer) -> list[keras.layers.Layer]:
+    """The layers that hold the weights: both directions of a ``Bidirectional``, else the layer."""
+    if isinstance(layer, keras.layers.Bidirectional):
+        return [layer.forward_layer, layer.backward_layer]
+    return [layer]
+
+
+def _trained_variables(layer: keras.layers.Layer) -> dict[str, Any]:
+    """``kernel``, ``recurrent_kernel`` and ``bias`` of one built Dense or LSTM layer, those it has."""
+    holder = layer.cell if isinstance(layer, keras.layers.LSTM) else layer
+    names = ("kernel", "recurrent_kernel", "bias")
+    return {name: getattr(holder, name) for name in names if getattr(holder, name, None) is not None}
+
+
+def matrix_shapes(layer: keras.layers.Layer) -> list[tuple[int, int]]:
+    """Shapes of the weight matrices ``compress`` compresses in ``layer`` (built and eligible)."""
+    return [tuple(v.shape) for d in _directions(layer) for v in _trained_variables(d).values()
+            if len(v.shape) == 2]
+
+
+def _fit_layer(trained: keras.layers.Layer, compressed: keras.layers.Layer) -> None:
+    """Fit the built compressed layer (or ``Bidirectional`` of them) to the trained one it replaces."""
+    for source, target in zip(_directions(trained), _directions(compressed), strict=True):
+        target.fit_weights({name: v.numpy() for name, v in _trained_variables(source).items()})
+
+
+def _layer_ratios(chosen: set[str], ratio: float | Mapping[str, float]) -> dict[str, float]:
+    """Each chosen layer's ratio: the same number for all, or the mapping's (which must cover them)."""
+    if not isinstance(ratio, Mapping):
+        return dict.fromkeys(chosen, check_ratio(ratio))
+    missing = sorted(chosen - set(ratio))
+    if missing:
+        raise ValueError(f"ratio has no entry for layer(s) {', '.join(missing)}; allowed: a number, "
+                         "or a mapping with every compressed layer")
+    return {name: check_ratio(ratio[name]) for name in chosen}
+
+
 def _convert(layer: keras.layers.Layer, compression: dict[str, Any]) -> keras.layers.Layer:
     if isinstance(layer, keras.layers.Bidirectional):
         return keras.layers.Bidirectional(
@@ -95,8 +140,9 @@ def _convert(layer: keras.layers.Layer, compression: dict[str, Any]) -> keras.la
 def compress(
     model: keras.Model,
     method: str,
-    ratio: float,
+    ratio: float | Mapping[str, float],
     layers: str | Iterable[str] | None = None,
+    init: str = "random",
     **method_options: Any,
 ) -> keras.Model:
     """A new model whose selected Dense/LSTM layers store their kernels with ``method``.
@@ -105,26 +151,34 @@ def compress(
         model: a Sequential or functional Keras model (subclassed models cannot
             be cloned layer by layer and are rejected).
         method: a per-matrix method name (``deepthin.METHODS`` less ``handtuned``).
-        ratio: stored / original parameters of every compressed matrix, in (0, 1].
+        ratio: stored / original parameters of every compressed matrix, in (0, 1];
+            or a mapping from layer name to its ratio (then ``layers=None`` means
+            the mapping's layers).
         layers: ``None`` for every eligible layer; a list of layer names (each
             must exist and be Dense, LSTM or Bidirectional(LSTM)); or a regular
             expression matched in full against layer names, selecting among
             the eligible layers.
+        init: ``"random"`` (fresh compressed weights) or ``"fit"`` (each matrix
+            fitted to the trained kernel it replaces; needs a built model).
         **method_options: passed to the method, e.g. ``policy="aligned"``.
     """
     get_method(method)
-    ratio = check_ratio(ratio)
+    check_choice("init", init, INITS)
+    if layers is None and isinstance(ratio, Mapping):
+        layers = list(ratio)
     if not isinstance(model, keras.Sequential | Functional):
         raise ValueError(
             f"model of type {type(model).__name__} is not supported; allowed: "
             "a Sequential or functional keras.Model"
         )
     chosen = _select(model, layers)
-    compression = {"method": method, "ratio": ratio, **method_options}
+    ratios = _layer_ratios(chosen, ratio)
+    if init == "fit" and not model.built:
+        raise ValueError("init='fit' needs a built model with trained weights; allowed: init='random'")
 
     def clone(layer: keras.layers.Layer) -> keras.layers.Layer:
         if layer.name in chosen:
-            return _convert(layer, compression)
+            return _convert(layer, {"method": method, "ratio": ratios[layer.name], **method_options})
         return layer.__class__.from_config(layer.get_config())
 
     new_model = keras.models.clone_model(model, clone_function=clone)
@@ -132,4 +186,6 @@ def compress(
         for layer in model.layers:
             if layer.name not in chosen and layer.weights:
                 new_model.get_layer(layer.name).set_weights(layer.get_weights())
+            elif layer.name in chosen and init == "fit":
+                _fit_layer(layer, new_model.get_layer(layer.name))
     return new_model

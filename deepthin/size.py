@@ -27,8 +27,8 @@ def compressed_layers(model: keras.Model) -> Iterator[CompressedLayerMixin]:
             yield layer
 
 
-def matrix_row(layer_name: str, matrix: WeightMethod) -> dict:
-    """One size-report row for one compressed matrix."""
+def matrix_row(layer_name: str, matrix: WeightMethod, fit_error: float | None = None) -> dict:
+    """One size-report row for one compressed matrix (``fit_error``: set when it was fitted)."""
     return {
         "layer": layer_name,
         "method": matrix.name,
@@ -39,6 +39,7 @@ def matrix_row(layer_name: str, matrix: WeightMethod) -> dict:
         "target_ratio": matrix.target_ratio,
         "stored_params_with_index": matrix.stored_params_with_index(),
         "note": matrix.ratio_note(RATIO_TOLERANCE),
+        "fit_error": fit_error,
     }
 
 
@@ -46,15 +47,21 @@ def size_report(model: keras.Model) -> pd.DataFrame:
     """One row per compressed weight matrix, then a ``total`` row.
 
     ``ratio`` is stored / original parameters of that matrix (of all listed
-    matrices in the total row). Uncompressed layers are not listed; see
-    :func:`model_stored_params` for the whole model.
+    matrices in the total row); ``target_ratio`` the ratio its layer was given
+    (per layer when a budget was allocated). Uncompressed layers are not
+    listed; see :func:`model_stored_params` for the whole model. A model
+    compressed with ``init="fit"`` has one more column, ``fit_error``: each
+    matrix's relative error ``||W - W_hat||_F / ||W||_F`` when it was fitted
+    to the trained kernel ``W`` (before any fine-tuning).
     """
     rows = [
-        matrix_row(f"{layer.name}/{key}", matrix)
+        matrix_row(f"{layer.name}/{key}", matrix, layer.fit_errors.get(key))
         for layer in compressed_layers(model)
         for key, matrix in layer.matrices.items()
     ]
-    frame = pd.DataFrame(rows, columns=COLUMNS)
+    fitted = any(row["fit_error"] is not None for row in rows)
+    columns = COLUMNS + ["fit_error"] if fitted else COLUMNS
+    frame = pd.DataFrame(rows, columns=columns)
     original = int(frame["original_params"].sum())
     stored = int(frame["stored_params"].sum())
     total = {
@@ -65,8 +72,9 @@ def size_report(model: keras.Model) -> pd.DataFrame:
         "target_ratio": float("nan"),
         "stored_params_with_index": int(frame["stored_params_with_index"].sum()),
         "note": "",
+        "fit_error": None,
     }
-    return pd.concat([frame, pd.DataFrame([total], columns=COLUMNS)], ignore_index=True)
+    return pd.concat([frame, pd.DataFrame([total], columns=columns)], ignore_index=True)
 
 
 def model_stored_params(model: keras.Model) -> int:

@@ -92,3 +92,55 @@ def test_subclassed_model_is_rejected():
 
     with pytest.raises(ValueError, match="model of type Net is not supported"):
         deepthin.compress(Net(), "deepthin", 0.1)
+
+
+def trained_functional_model():
+    model = functional_model()
+    rng = np.random.default_rng(0)
+    model.set_weights([rng.normal(scale=0.3, size=w.shape).astype("float32") for w in model.get_weights()])
+    return model
+
+
+def test_init_fit_with_dense_reproduces_the_trained_model_including_lstm_kernels():
+    model = trained_functional_model()
+    x = np.random.randn(2, 10, 20).astype("float32")
+    copy = deepthin.compress(model, "dense", 1.0, init="fit")
+    np.testing.assert_allclose(copy(x), model(x), atol=1e-5)
+    report = deepthin.size_report(copy)
+    assert "fit_error" in report and (report["fit_error"][:-1] == 0).all()
+
+
+def test_init_fit_sets_every_matrix_and_survives_save_and_load(tmp_path):
+    model = trained_functional_model()
+    x = np.random.randn(2, 10, 20).astype("float32")
+    fresh = deepthin.compress(model, "lowrank", 0.3, init="random")
+    fitted = deepthin.compress(model, "lowrank", 0.3, init="fit")
+    assert "fit_error" not in deepthin.size_report(fresh)
+    report = deepthin.size_report(fitted)
+    # pre, logits, rnn (kernel, recurrent_kernel), birnn (2 directions x 2): every one fitted
+    assert len(report) == 9 and report["fit_error"][:-1].between(0.05, 0.99).all(), report
+    rnn = fitted.get_layer("rnn")
+    recurrent = model.get_layer("rnn").cell.recurrent_kernel.numpy()
+    fitted_recurrent = rnn.recurrent_matrix.kernel().numpy()
+    assert rnn.fit_errors["recurrent_kernel"] == pytest.approx(
+        np.linalg.norm(recurrent - fitted_recurrent) / np.linalg.norm(recurrent), rel=1e-4)
+    np.testing.assert_array_equal(rnn.bias.numpy(), model.get_layer("rnn").cell.bias.numpy())
+    # a fit is closer to the trained model than a fresh start
+    assert np.abs(fitted(x) - model(x)).mean() < np.abs(fresh(x) - model(x)).mean()
+    fitted.save(tmp_path / "fitted.keras")
+    loaded = keras.models.load_model(tmp_path / "fitted.keras")
+    np.testing.assert_allclose(loaded(x), fitted(x), atol=1e-6)
+    assert deepthin.size_report(loaded)["fit_error"].equals(report["fit_error"])
+
+
+def test_per_layer_ratios_and_bad_init():
+    model = trained_functional_model()
+    small = deepthin.compress(model, "hashednet", {"pre": 0.5, "logits": 0.1}, init="fit")
+    report = deepthin.size_report(small).set_index("layer")
+    assert report.loc["pre/kernel", "target_ratio"] == 0.5
+    assert report.loc["logits/kernel", "target_ratio"] == 0.1
+    assert len(report) == 3
+    with pytest.raises(ValueError, match="unknown init 'svd'; allowed: random, fit"):
+        deepthin.compress(model, "lowrank", 0.3, init="svd")
+    with pytest.raises(ValueError, match="ratio has no entry for layer"):
+        deepthin.compress(model, "lowrank", {"pre": 0.5}, layers=["pre", "logits"])

@@ -22,10 +22,10 @@ from deepthin.timing import median_latency
 
 
 def recognition_metrics(
-    model: keras.Model, batches: tf.data.Dataset, vocab: Any, lexicon: LexiconCTCDecoder
+    model: keras.Model, batches: tf.data.Dataset, vocab: Any, lexicon: LexiconCTCDecoder | None
 ) -> dict[str, float]:
     """Test CTC loss, WER and CER of greedy and of lexicon decoding, the lexicon search's wall time,
-    and how often greedy output is blank."""
+    and how often greedy output is blank (``lexicon=None``: greedy decoding only)."""
     losses, refs, greedy, lexical = [], [], [], []
     lexicon_seconds = 0.0
     run = tf.function(lambda batch: forward(model, batch), reduce_retracing=True)
@@ -35,16 +35,27 @@ def recognition_metrics(
         for labels, length in zip(batch["labels"].numpy(), batch["label_lengths"].numpy(), strict=True):
             refs.append(vocab.decode(labels[:length]))
         greedy += [vocab.decode(ids) for ids in decode(logits, lengths, vocab.blank)]
-        started = time.perf_counter()
-        lexical += lexicon(logits, lengths)
-        lexicon_seconds += time.perf_counter() - started
-    metrics = {"test_loss": float(np.mean(np.concatenate(losses))), "lexicon_decode_seconds": lexicon_seconds,
-               "blank_fraction": blank_fraction(greedy)}
-    for name, hyps in (("greedy", greedy), ("lexicon", lexical)):
+        if lexicon is not None:
+            started = time.perf_counter()
+            lexical += lexicon(logits, lengths)
+            lexicon_seconds += time.perf_counter() - started
+    metrics = {"test_loss": float(np.mean(np.concatenate(losses))), "blank_fraction": blank_fraction(greedy)}
+    decoded = {"greedy": greedy}
+    if lexicon is not None:
+        metrics["lexicon_decode_seconds"] = lexicon_seconds
+        decoded["lexicon"] = lexical
+    for name, hyps in decoded.items():
         # jiwer rejects empty references; an empty hypothesis is a valid (all-deleted) answer
         metrics[f"wer_{name}"] = float(jiwer.wer(refs, hyps))
         metrics[f"cer_{name}"] = float(jiwer.cer(refs, hyps))
     return metrics
+
+
+def dev_metrics(model: keras.Model, batches: tf.data.Dataset, vocab: Any) -> dict[str, float]:
+    """Dev CTC loss and greedy CER: what a sensitivity analysis compares, cheap enough to run per
+    layer and ratio (no lexicon search)."""
+    metrics = recognition_metrics(model, batches, vocab, None)
+    return {"dev_loss": metrics["test_loss"], "cer_greedy": metrics["cer_greedy"]}
 
 
 #: A run is ``trained`` when its greedy output is non-blank on more than this share of test utterances.

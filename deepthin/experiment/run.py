@@ -5,7 +5,8 @@ the default (synth corpus, TFKaldi recipe, ``cpu`` preset); ``-m`` sweeps.
 Each run writes into its output directory ``results.json`` (metrics, sizes,
 resolved config, command-line overrides, the strategy's ``method_details``, seed, git commit, package
 versions), the trained model and its checkpoints. Running the same command again resumes a killed run, and a
-run whose ``results.json`` is complete is skipped.
+run whose ``results.json`` is complete is skipped. ``from_run``, ``init`` and ``allocate`` start from a
+finished dense run instead of from scratch (:mod:`deepthin.experiment.start`).
 """
 
 from __future__ import annotations
@@ -25,11 +26,25 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
+from deepthin.compress import INITS
 from deepthin.data import VOCAB, FeatureConfig, extract_features, make_dataset
 from deepthin.experiment.ctc import feasible
 from deepthin.experiment.decoders import lexicon_decoder
-from deepthin.experiment.evaluate import is_trained, recognition_metrics, size_metrics, speed_metrics
+from deepthin.experiment.evaluate import (
+    dev_metrics,
+    is_trained,
+    recognition_metrics,
+    size_metrics,
+    speed_metrics,
+)
 from deepthin.experiment.provenance import git_commit, package_versions
+from deepthin.experiment.start import (
+    ALLOCATIONS,
+    layer_ratios,
+    results_complete,
+    source_builder,
+    variant_suffix,
+)
 from deepthin.experiment.trainer import Trainer, TrainerConfig, saved_state
 from deepthin.inference import for_inference
 from deepthin.size import RATIO_TOLERANCE, model_stored_params
@@ -38,6 +53,10 @@ from recipes.presets import build
 
 CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
 GROUPS = ("data", "model", "method", "preset")
+#: Plain keys with a fixed set of values, checked before Hydra composes (the run directory uses them).
+CHOICES = {"init": INITS, "allocate": ALLOCATIONS}
+# the run directory's method part: the method's name plus the start's suffix (conf/config.yaml)
+OmegaConf.register_new_resolver("variant", variant_suffix, replace=True)
 
 
 def choices(group: str) -> list[str]:
@@ -58,6 +77,9 @@ def check_overrides(argv: list[str]) -> None:
             for option in values:
                 if option not in choices(key):
                     raise ValueError(f"unknown {key} {option!r}; allowed: {', '.join(choices(key))}")
+        elif key in CHOICES:
+            for option in values:
+                check_choice(key, option, CHOICES[key])
         elif key == "ratio":
             for option in values:
                 try:
@@ -68,17 +90,11 @@ def check_overrides(argv: list[str]) -> None:
                 check_ratio(number)
 
 
-def results_complete(path: Path) -> bool:
-    """Whether ``path`` holds a finished run's results (what a re-run may skip)."""
-    try:
-        return bool(json.loads(path.read_text()).get("complete"))
-    except (OSError, ValueError):
-        return False
-
-
 #: Settings that change how a run looks, not what it computes: ignored when comparing configs.
 DISPLAY_KEYS = ("trainer.progress", "trainer.tensorboard", "data.progress", "data.num_workers",
                 "data.cache_dir", "cache_dir")
+#: Keys added to the config after runs were recorded, with the value those runs had implicitly.
+ADDED_KEYS = {"init": "random", "from_run": None, "allocate": "uniform", "sensitivity_table": None}
 
 
 def _flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -100,7 +116,7 @@ def check_same_experiment(saved: dict[str, Any], current: dict[str, Any], where:
     a re-run with, say, other epochs would otherwise be skipped as "complete" or
     resumed from the wrong checkpoint without a word.
     """
-    old, new = _flatten(saved), _flatten(current)
+    old, new = {**ADDED_KEYS, **_flatten(saved)}, _flatten(current)
     differ = sorted(k for k in old.keys() | new.keys()
                     if k not in DISPLAY_KEYS and old.get(k) != new.get(k))
     if differ:
@@ -139,11 +155,13 @@ def run(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
     ratio = check_ratio(cfg.ratio)
     keras.utils.set_random_seed(int(cfg.seed))
     tf.config.experimental.enable_op_determinism()
+    data_name = HydraConfig.get().runtime.choices.data
+    builder = source_builder(cfg, partial(build, cfg.model, cfg.preset.name, VOCAB.size),
+                             {"data": data_name, "model": cfg.model.name, "preset": cfg.preset.name})
 
     corpus = instantiate(cfg.data).load()
     decoder = lexicon_decoder(cfg.eval, corpus, VOCAB)  # a bad lexicon or LM fails before training
-    features = FeatureConfig(**cfg.model.features)
-    examples = ctc_examples(extract_features(corpus, features, cache_dir=cfg.cache_dir), cfg)
+    examples = load_examples(cfg, corpus)
     batch_size = int(cfg.batch_size)
     full_batches = len(examples["train"]) >= batch_size
 
@@ -156,12 +174,15 @@ def run(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
     steps_per_epoch = len(examples["train"]) // batch_size if full_batches else 1
     trainer_config = TrainerConfig(**cfg.trainer)
 
-    builder = partial(build, cfg.model, cfg.preset.name, VOCAB.size)
     strategy = instantiate(cfg.method)
     layers = cfg.model.compressed_layers
     total_steps = trainer_config.epochs * steps_per_epoch
-    model = strategy.build(builder, ratio, layers, total_steps)
+    ratios, start = layer_ratios(cfg, strategy, builder, total_steps)
+    model = strategy.build(builder, ratios, layers, total_steps, init=cfg.init)
     target = strategy.target_params(builder, ratio, layers)
+    if cfg.init == "fit":  # the fitted model before fine-tuning, on the same metrics as the final one
+        start["metrics_at_fit"] = {**dev_metrics(model, dev, VOCAB), **recognition_metrics(model, test, VOCAB,
+                                                                                             decoder)}
 
     def within_budget(candidate: keras.Model) -> bool:
         return model_stored_params(candidate) <= target * (1 + RATIO_TOLERANCE)
@@ -172,7 +193,7 @@ def run(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
     )
     started = time.perf_counter()
     metrics = recognition_metrics(model, test, VOCAB, decoder)
-    frame_seconds = features.hop_ms / 1000
+    frame_seconds = FeatureConfig(**cfg.model.features).hop_ms / 1000
     deployed = for_inference(model)  # each method's fast inference path, as it would be deployed
     metrics.update(speed_metrics(deployed, examples["test"], frame_seconds, int(cfg.eval.latency_repeats)))
     metrics.update({
@@ -184,9 +205,10 @@ def run(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
     # a resumed run adds the training time of the processes before it (their start-up is not known)
     metrics["wall_seconds"] = time.perf_counter() - run_started + resumed_seconds
     results = {
-        "model": cfg.model.name, "preset": cfg.preset.name, "data": HydraConfig.get().runtime.choices.data,
-        "method": strategy.name, "ratio": ratio, "seed": int(cfg.seed),
-        "method_details": strategy.details(total_steps),
+        "model": cfg.model.name, "preset": cfg.preset.name, "data": data_name,
+        "method": strategy.name + variant_suffix(cfg.init, cfg.allocate), "ratio": ratio,
+        "seed": int(cfg.seed),
+        "method_details": strategy.details(total_steps), **start,
         "metrics": metrics,
         "size": size_metrics(model, target, out_dir / "model.keras"),
         "history": state.history,
@@ -201,6 +223,12 @@ def run(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
     results_path.write_text(json.dumps(results, indent=1, default=float))
     print(summary_line(results))
     return results
+
+
+def load_examples(cfg: DictConfig, corpus: Any) -> dict[str, list[Any]]:
+    """Each split's features, less the utterances CTC cannot align (runs and sensitivity analyses)."""
+    features = FeatureConfig(**cfg.model.features)
+    return ctc_examples(extract_features(corpus, features, cache_dir=cfg.cache_dir), cfg)
 
 
 def ctc_examples(examples: dict[str, list[Any]], cfg: DictConfig) -> dict[str, list[Any]]:

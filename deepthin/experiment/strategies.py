@@ -19,13 +19,17 @@ from deepthin.methods.pruning import STEP_CONVENTION
 
 #: ``builder(width=None) -> keras.Model``: the recipe's uncompressed model.
 Builder = Callable[..., keras.Model]
+#: One ratio for every compressed layer, or one per layer (an allocated budget).
+Ratio = float | dict[str, float]
 
 
 class Strategy(Protocol):
     name: str
 
-    def build(self, builder: Builder, ratio: float, layers: str, total_steps: int) -> keras.Model:
-        """The model this method trains for a ``ratio`` compression of ``layers``."""
+    def build(self, builder: Builder, ratio: Ratio, layers: str, total_steps: int,
+              init: str = "random") -> keras.Model:
+        """The model this method trains for a ``ratio`` compression of ``layers`` (``init``: how the
+        compressed layers start, see :func:`deepthin.compress`)."""
 
     def target_params(self, builder: Builder, ratio: float, layers: str) -> int:
         """Total parameters the built model should store (fairness check)."""
@@ -40,8 +44,9 @@ class Uncompressed:
     def __init__(self, name: str = "dense") -> None:
         self.name = name
 
-    def build(self, builder: Builder, ratio: float, layers: str, total_steps: int) -> keras.Model:
-        return builder()
+    def build(self, builder: Builder, ratio: Ratio, layers: str, total_steps: int,
+              init: str = "random") -> keras.Model:
+        return builder()  # with from_run, the trained model: "fitting" dense is the identity
 
     def target_params(self, builder: Builder, ratio: float, layers: str) -> int:
         return builder().count_params()
@@ -67,8 +72,9 @@ class PerMatrix:
     def method_options(self, total_steps: int) -> dict[str, Any]:
         return dict(self.options)
 
-    def build(self, builder: Builder, ratio: float, layers: str, total_steps: int) -> keras.Model:
-        return compress(builder(), self.method, ratio, layers, **self.method_options(total_steps))
+    def build(self, builder: Builder, ratio: Ratio, layers: str, total_steps: int,
+              init: str = "random") -> keras.Model:
+        return compress(builder(), self.method, ratio, layers, init=init, **self.method_options(total_steps))
 
     def target_params(self, builder: Builder, ratio: float, layers: str) -> int:
         return compressed_budget(builder(), ratio, layers)
@@ -94,10 +100,14 @@ class Pruning(PerMatrix):
     own rule (``end_step`` lies on the ``frequency`` grid and
     ``prune_at_end_step`` changes nothing), at most ``frequency - 1`` steps
     before ``end_fraction`` of the run.
+
+    ``fit_mode`` (``init=fit``): ``oneshot`` prunes the fitted kernel at once, ``gradual`` lets the
+    schedule prune it during fine-tuning (:mod:`deepthin.methods.pruning`); set it with
+    ``+method.fit_mode=gradual``.
     """
 
     def __init__(self, name: str = "pruning", begin_fraction: float = 0.0, end_fraction: float = 0.7,
-                 updates: int = 20) -> None:
+                 updates: int = 20, fit_mode: str = "oneshot") -> None:
         super().__init__(name)
         if not 0.0 <= begin_fraction < end_fraction <= 1.0 or updates < 1:
             raise ValueError(
@@ -105,13 +115,16 @@ class Pruning(PerMatrix):
                 "is invalid; allowed: 0 <= begin_fraction < end_fraction <= 1, updates >= 1"
             )
         self.begin_fraction, self.end_fraction, self.updates = begin_fraction, end_fraction, updates
+        self.fit_mode = fit_mode
 
     def method_options(self, total_steps: int) -> dict[str, Any]:
         begin = int(self.begin_fraction * total_steps)
         span = max(1, int(self.end_fraction * total_steps) - begin)
         frequency = max(1, span // self.updates)
         end = begin + span // frequency * frequency
-        return {"begin_step": begin, "end_step": end, "frequency": frequency}
+        schedule = {"begin_step": begin, "end_step": end, "frequency": frequency}
+        # the method's default is oneshot: recorded only when it differs, as runs before fitting had none
+        return schedule if self.fit_mode == "oneshot" else {**schedule, "fit_mode": self.fit_mode}
 
     def details(self, total_steps: int) -> dict[str, Any]:
         """The schedule in steps and its step convention (runs without it predate TFMOT's)."""
@@ -124,7 +137,11 @@ class HandTuned:
     def __init__(self, name: str = "handtuned") -> None:
         self.name = name
 
-    def build(self, builder: Builder, ratio: float, layers: str, total_steps: int) -> keras.Model:
+    def build(self, builder: Builder, ratio: Ratio, layers: str, total_steps: int,
+              init: str = "random") -> keras.Model:
+        if init != "random" or isinstance(ratio, dict):
+            raise ValueError(f"method {self.name} trains a narrower network from scratch; allowed: "
+                             "init=random and allocate=uniform")
         width = solve_width(lambda w: builder(width=w), self.target_params(builder, ratio, layers))
         return builder(width=width)
 

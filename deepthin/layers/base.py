@@ -13,6 +13,11 @@ filled on first use and refilled whenever weights arrive through
 ``load_own_variables`` (``load_model``, ``load_weights``) or ``set_weights``.
 Training an inference-mode layer still uses the training path but leaves the
 caches stale: switch again with ``for_inference`` after training.
+
+Fitting (:meth:`CompressedLayerMixin.fit_weights`, used by ``compress(..., init="fit")``): each
+matrix is fitted to the trained dense kernel of the same name, plain weights (biases) are copied.
+The relative error of each fit is kept in the config key ``fit_errors`` (saved with the model), so
+``size_report`` can show it for a fitted model after any save and load; it is the error at fit time.
 """
 
 from __future__ import annotations
@@ -63,6 +68,7 @@ class CompressedLayerMixin:
     def _init_compression(self, method: str, ratio: float, seed: int | None, options: dict) -> None:
         options = dict(options)
         self.inference = bool(options.pop("inference", False))
+        self.fit_errors: dict[str, float] = dict(options.pop("fit_errors", None) or {})
         get_method(method)  # fail at construction on an unknown name, not at build
         self.method = method
         self.ratio = check_ratio(ratio)
@@ -99,6 +105,17 @@ class CompressedLayerMixin:
             for matrix in self.matrices.values():
                 matrix.refresh_inference()
 
+    def fit_weights(self, weights: dict[str, np.ndarray]) -> None:
+        """Fit every matrix to ``weights[key]`` (a trained dense kernel) and copy the plain weights.
+
+        ``weights``: the trained layer's arrays by name (``kernel``, ``recurrent_kernel``, ``bias``).
+        """
+        for key, matrix in self.matrices.items():
+            self.fit_errors[key] = matrix.fit_to(weights[key])
+        for variable in self._plain_weights:
+            variable.assign(weights[variable.name])
+        self.refresh_inference()
+
     def set_weights(self, weights: list) -> None:
         super().set_weights(weights)
         self.refresh_inference()
@@ -110,6 +127,7 @@ class CompressedLayerMixin:
             "seed": self.seed,
             "method_options": dict(self.method_options),
             "inference": self.inference,
+            **({"fit_errors": dict(self.fit_errors)} if self.fit_errors else {}),
         }
 
     @classmethod

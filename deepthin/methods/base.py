@@ -31,6 +31,10 @@ untracked, non-trainable ``tf.Variable`` s that are never saved (files keep
 the compressed parameters only), filled by :meth:`refresh_inference` once
 after the weights are final. Compiled functions read the cache variables, so
 a refresh after loading new weights is seen by functions traced before it.
+
+Fitting (:meth:`WeightMethod.fit`, see :mod:`deepthin.methods.fitting`): each
+method sets its stored form from a trained dense kernel, since only it knows
+which entries its stored values produce.
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
+from deepthin.methods.fitting import relative_error
 from deepthin.validation import check_choice, check_matrix_shape, check_options, check_ratio
 
 #: ``training_path`` option of methods with a factored route (see :meth:`WeightMethod.route`).
@@ -197,6 +202,21 @@ class WeightMethod:
                 f"{self.name} training_path='factored' needs a factored form of W, which this "
                 "configuration lacks; allowed: training_path='auto' or 'reconstruct'"
             )
+
+    # -------------------------------------------------------------- fitting
+    def fit(self, dense_kernel: np.ndarray) -> list[np.ndarray]:
+        """Values for :attr:`variables`, in order, whose kernel approximates ``dense_kernel`` best."""
+        raise NotImplementedError(f"method {self.name!r} cannot be fitted to a trained kernel")
+
+    def fit_to(self, dense_kernel: np.ndarray) -> float:
+        """Set the variables from :meth:`fit`; return the relative error of the fitted kernel."""
+        kernel = np.asarray(dense_kernel, dtype="float32")
+        if kernel.shape != self.shape:
+            raise ValueError(f"kernel of shape {kernel.shape} cannot fit a {self.shape} matrix; "
+                             f"allowed: shape {self.shape}")
+        for variable, value in zip(self.variables, self.fit(kernel), strict=True):
+            variable.assign(np.asarray(value, dtype=variable.dtype))
+        return relative_error(kernel, np.asarray(self.kernel(False)))
 
     # ------------------------------------------------------------ inference
     def inference_state(self) -> dict[str, Any]:

@@ -79,6 +79,17 @@ Inference paths (``inference_path=``, used by layers switched with
 ``auto`` (default)
     ``factored`` when ``n'`` is a multiple or divisor of ``n``, else
     ``materialize``.
+
+Fitting to a trained kernel (:meth:`DeepThinMethod.fit`): ``X Y`` is the truncated SVD of ``W``
+laid out row-major at the auxiliary shape (:func:`materialize`'s fill order). The ``m' n' - m n``
+free entries past ``W`` are a tail: whole free rows (left out; their rows of ``X`` are zero, which
+changes nothing) and the end of one partly used row, which is fitted on its used entries only by
+:data:`ALS_SWEEPS` sweeps of alternating least squares
+(:func:`~deepthin.methods.fitting.low_rank_with_partial_row`) rather than zero-filled: a zero fill
+cannot recover a kernel that is exactly rank ``r`` at the auxiliary shape. Measured with ``python
+scripts/deepthin_fill.py``: on such a kernel (48x64, ratio 0.2) relative error 3.8e-2 with zero
+fill, 6.4e-8 with the sweeps; on power-law-spectrum kernels plus noise (440x512, 512x512, both
+policies, ratios 0.02 and 0.1) they differ by at most 2.6e-4 (0.88646 vs 0.88620).
 """
 
 from __future__ import annotations
@@ -89,15 +100,19 @@ from dataclasses import dataclass
 from typing import Any
 
 import keras
+import numpy as np
 from keras import ops
 
 from deepthin.methods.base import TRAINING_PATHS, WeightMethod, factor_std, factored_matmul
 from deepthin.methods.deepthin_paths import blocked_matmul, compact_matmul, compact_state
+from deepthin.methods.fitting import best_rank_factors, low_rank_with_partial_row
 from deepthin.methods.registry import register
 from deepthin.validation import check_choice
 
 POLICIES = ("paper", "aligned")
 INFERENCE_PATHS = ("auto", "factored", "compact", "blocked", "materialize")
+#: Alternating least-squares sweeps of a fit's partly used row (module doc).
+ALS_SWEEPS = 3
 
 
 @dataclass(frozen=True)
@@ -230,6 +245,18 @@ class DeepThinMethod(WeightMethod):
 
     def kernel(self, training: bool = False) -> Any:
         return materialize(self.x, self.y, self.shape)
+
+    def fit(self, dense_kernel: np.ndarray) -> list[np.ndarray]:
+        """``[X, Y]`` fitted to ``W`` laid out at the auxiliary shape, free entries left out (module doc)."""
+        p = self.plan
+        flat = np.ravel(dense_kernel).astype("float64")
+        full, tail = divmod(flat.size, p.n_aux)  # complete rows of X @ Y, used entries of the next
+        rows = flat[: full * p.n_aux].reshape(full, p.n_aux)
+        if full and tail:
+            x, y = low_rank_with_partial_row(rows, flat[full * p.n_aux :], p.rank, ALS_SWEEPS)
+        else:  # no partly used row, or only one (whose free end a rank-1 factor reproduces exactly)
+            x, y = best_rank_factors(np.pad(flat, (0, -flat.size % p.n_aux)).reshape(-1, p.n_aux), p.rank)
+        return [np.pad(x, [(0, p.m_aux - len(x)), (0, 0)]), y]
 
     # ---------------------------------------------------------------- routes
     @property

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 import keras
+import numpy as np
 
 from deepthin.methods.base import WeightMethod
 from deepthin.methods.registry import register
@@ -25,6 +26,10 @@ class DenseMethod(WeightMethod):
 
     def kernel(self, training: bool = False) -> Any:
         return self.w
+
+    def fit(self, dense_kernel: np.ndarray) -> list[np.ndarray]:
+        """The kernel itself: the baseline stores it whole."""
+        return [dense_kernel]
 
     def inference_state(self) -> dict[str, Any]:
         return {}  # the variable already is the kernel: a copy would only double memory

@@ -15,6 +15,11 @@ MurmurHash3's 32-bit finalizer to the linear index ``i n + j`` mixed with the
 seed, vectorized in numpy. It has the property HashedNets needs (a uniform,
 seed-dependent, fixed assignment), not bit-compatibility with those ports.
 
+Fitting to a trained kernel (:meth:`HashedNetMethod.fit`): each shared weight is the
+least-squares value of the entries that hash to it, ``w[k] = mean of s(i, j) W[i, j]`` over its
+positions (``s^2 = 1``, so the sign-corrected mean minimizes ``sum (s w[k] - W[i, j])^2``); a bucket
+no position hashes to is 0.
+
 Inference materializes ``W`` once (the base class's cache): a gather over
 ``m n`` positions per call would cost more than the dense matmul it feeds.
 """
@@ -79,6 +84,13 @@ class HashedNetMethod(WeightMethod):
             self.index = tf.constant(index)
             self.sign = tf.constant(sign)
         return [self.w]
+
+    def fit(self, dense_kernel: np.ndarray) -> list[np.ndarray]:
+        """Each bucket's sign-corrected mean of the kernel entries hashed to it (module doc)."""
+        index, sign = hash_positions(self.shape, self.buckets, int(self.options["hash_seed"]))
+        total = np.bincount(index.ravel(), weights=(sign * dense_kernel).ravel(), minlength=self.buckets)
+        count = np.bincount(index.ravel(), minlength=self.buckets)
+        return [total / np.maximum(count, 1)]
 
     def kernel(self, training: bool = False) -> Any:
         return spread(tf.convert_to_tensor(self.w), self.index, self.sign)

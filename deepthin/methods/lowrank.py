@@ -14,6 +14,10 @@ see ``training_path`` in :mod:`deepthin.methods.base`) computes
 ``U'`` (``u`` padded to ``m``) and row of ``V'`` (``v`` padded to ``n``):
 ``(r + 1) (m + n)`` multiply-adds per input vector and two matmuls; inference
 lays ``U'``, ``V'`` out once, training once per layer call.
+
+Fitting to a trained kernel (:meth:`LowRankMethod.fit`): ``U V`` is the truncated SVD, the best
+rank-``r`` approximation in Frobenius norm (Eckart-Young); the partial component is then the best
+rank-1 approximation of the residual on its ``a x b`` block, so it only ever lowers the error.
 """
 
 from __future__ import annotations
@@ -22,9 +26,11 @@ from collections.abc import Callable
 from typing import Any
 
 import keras
+import numpy as np
 from keras import ops
 
 from deepthin.methods.base import TRAINING_PATHS, WeightMethod, factor_std, factored_matmul
+from deepthin.methods.fitting import best_rank_factors
 from deepthin.methods.registry import register
 
 
@@ -91,6 +97,19 @@ class LowRankMethod(WeightMethod):
             block = ops.outer(self.part_u, self.part_v)
             kernel = kernel + ops.pad(block, [[0, m - self.part_rows], [0, n - self.part_cols]])
         return kernel
+
+    def fit(self, dense_kernel: np.ndarray) -> list[np.ndarray]:
+        """Truncated SVD, then the residual's best rank-1 part on the partial block (module doc)."""
+        values: list[np.ndarray] = []
+        residual = np.asarray(dense_kernel, dtype="float64")
+        if self.rank:
+            u, v = best_rank_factors(residual, self.rank)
+            values += [u, v]
+            residual = residual - u @ v
+        if self.part_rows:
+            u, v = best_rank_factors(residual[: self.part_rows, : self.part_cols], 1)
+            values += [u[:, 0], v[0]]
+        return values
 
     @property
     def factored_width(self) -> int:

@@ -56,6 +56,11 @@ pointers. Saved files hold only the surviving values, their flat indices and
 the counter (``pruning_step``, TFMOT's name and meaning); a file that holds
 the old counter (``step``, one less) is read as that plus one.
 
+Fitting to a trained kernel (:meth:`PruningMethod.fit`, ``fit_mode=``): ``oneshot`` (default)
+keeps the ``ratio m n`` largest magnitudes at once and marks the schedule finished (the counter at
+its last update step), so fine-tuning trains the survivors under a frozen mask; ``gradual`` copies
+the kernel with a full mask and the counter at 0, so the schedule prunes it during fine-tuning.
+
 Inference paths (``inference_path=``, for layers switched with
 :func:`deepthin.for_inference`): ``masked`` multiplies by ``W * mask``
 materialized once (a dense matmul, no faster than the dense layer);
@@ -80,6 +85,7 @@ from deepthin.methods.registry import register
 from deepthin.validation import check_choice
 
 INFERENCE_PATHS = ("sparse", "masked")
+FIT_MODES = ("oneshot", "gradual")
 #: Recorded with experiment results (see :mod:`deepthin.experiment.strategies`): the step
 #: convention the mask updates follow, TFMOT's (first training call at step 1).
 STEP_CONVENTION = "tfmot"
@@ -100,7 +106,7 @@ class PruningMethod(WeightMethod):
     name = "pruning"
     option_defaults = {
         "begin_step": 0, "end_step": 1000, "frequency": 100, "initial_sparsity": 0.0,
-        "prune_at_end_step": True, "inference_path": "sparse",
+        "prune_at_end_step": True, "inference_path": "sparse", "fit_mode": FIT_MODES[0],
     }
     dynamic_cache_keys = frozenset({"indices", "values"})  # the nonzero count changes on load
 
@@ -118,6 +124,7 @@ class PruningMethod(WeightMethod):
                 "allowed: True, False"
             )
         check_choice("pruning inference_path", self.options["inference_path"], INFERENCE_PATHS)
+        check_choice("pruning fit_mode", self.options["fit_mode"], FIT_MODES)
         self.final_sparsity = 1.0 - self.ratio
         self.planned_params = self.keep_count(self.final_sparsity)
 
@@ -131,10 +138,19 @@ class PruningMethod(WeightMethod):
         An untrained pruning matrix keeps every weight (the schedule has not run);
         benchmarks and exports of untrained models need the pruned form instead.
         """
-        w = self.w.numpy()
+        self.mask.assign(self._largest(self.w.numpy()))
+
+    def _largest(self, w: np.ndarray) -> np.ndarray:
+        """The 0/1 mask of the final sparsity's largest magnitudes of ``w``."""
         keep = self.keep_count(self.final_sparsity)
         threshold = np.partition(np.abs(w).ravel(), w.size - keep)[w.size - keep]
-        self.mask.assign((np.abs(w) >= threshold).astype("float32"))
+        return (np.abs(w) >= threshold).astype("float32")
+
+    def fit(self, dense_kernel: np.ndarray) -> list[np.ndarray]:
+        """``[W, mask, step]``: pruned at once with the schedule over, or whole at step 0 (module doc)."""
+        if self.options["fit_mode"] == "gradual":
+            return [dense_kernel, np.ones(self.shape), np.int64(0)]
+        return [dense_kernel, self._largest(dense_kernel), np.int64(self.last_update_step)]
 
     def create_variables(self, layer: keras.layers.Layer, prefix: str) -> list[keras.Variable]:
         init = keras.initializers.GlorotUniform(seed=self._next_seed())

@@ -41,6 +41,23 @@ def deepthin_run():
     return invoke
 
 
+@pytest.fixture(scope="session")
+def dense_run(cache_dir, tmp_path_factory) -> Path:
+    """A finished tiny dense TFKaldi run (one epoch) to start fitted runs from."""
+    run_dir = tmp_path_factory.mktemp("dense") / "run"
+    args = ["model=tfkaldi", "method=dense", "trainer.epochs=1", f"hydra.run.dir={run_dir}", *TINY]
+    proc = subprocess.run(run_command(args), cwd=REPO, env=run_env(cache_dir), capture_output=True, text=True,
+                          timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return run_dir
+
+
+@pytest.fixture
+def snapshot():
+    """``snapshot(directory)``: every file under it with its bytes, to check that nothing changed."""
+    return lambda directory: {p: p.read_bytes() for p in sorted(Path(directory).rglob("*")) if p.is_file()}
+
+
 @pytest.fixture
 def fsdd_sample() -> Path:
     """The FSDD recordings shipped with the tests (tests/data/fsdd_sample/README.md)."""

@@ -1,0 +1,110 @@
+"""Where a run's model starts: from scratch, or from a finished dense run, fitted and fine-tuned.
+
+``deepthin-run method=deepthin ratio=0.02 init=fit from_run=PATH`` loads the dense model of the
+finished run in ``PATH`` (its ``model.keras``), fits each compressed matrix to the trained kernel it
+replaces (``deepthin.compress(..., init="fit")``), records the fitted model's metrics before any
+fine-tuning (``metrics_at_fit``) and fine-tunes it with the shared trainer. ``allocate=sensitivity``
+replaces the one ratio by per-layer ratios chosen from a ``deepthin-sensitivity`` table
+(``sensitivity_table=PATH``) so that all compressed matrices together store ``ratio`` of their
+size (:mod:`deepthin.allocate`). The source run is only read: a fine-tuning run writes its own
+directory (the method's name there and in ``results.json`` gains ``+fit``, and ``+alloc`` when
+allocated, so it never shares a directory or a report line with a run trained from scratch).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import keras
+from omegaconf import DictConfig
+
+import recipes.layers  # noqa: F401  (registers the recipes' layers, which a saved model names)
+from deepthin.allocate import allocate_model
+from deepthin.compress import INITS
+from deepthin.experiment.strategies import Builder, PerMatrix, Strategy
+from deepthin.validation import check_choice, check_ratio
+
+#: How the ratio is spread over the compressed layers: ``uniform`` (each gets ``ratio``) or
+#: ``sensitivity`` (allocated from a sensitivity table, the total ``ratio``).
+ALLOCATIONS = ("uniform", "sensitivity")
+#: What the run directory and the results' method name add for each start (see the module doc).
+SUFFIXES = {"random": "", "fit": "+fit", "uniform": "", "sensitivity": "+alloc"}
+
+
+def variant_suffix(init: str, allocate: str) -> str:
+    """``""``, ``"+fit"``, ``"+alloc"`` or ``"+fit+alloc"``: the run's name beside its method's."""
+    init, allocate = check_choice("init", init, INITS), check_choice("allocate", allocate, ALLOCATIONS)
+    return SUFFIXES[init] + SUFFIXES[allocate]
+
+
+def results_complete(path: Path) -> bool:
+    """Whether ``path`` holds a finished run's results (what a re-run may skip)."""
+    try:
+        return bool(json.loads(path.read_text()).get("complete"))
+    except (OSError, ValueError):
+        return False
+
+
+def check_start(init: str, from_run: str | None, allocate: str, table: str | None) -> None:
+    """One-line errors for start options that do not go together."""
+    variant_suffix(init, allocate)
+    if (init == "fit") != (from_run is not None):
+        raise ValueError(f"init={init} with from_run={from_run}; allowed: init=fit with from_run=PATH "
+                         "(a finished dense run), or init=random without from_run")
+    if (allocate == "sensitivity") != (table is not None):
+        raise ValueError(f"allocate={allocate} with sensitivity_table={table}; allowed: "
+                         "allocate=sensitivity with sensitivity_table=PATH, or allocate=uniform without it")
+
+
+def load_source(from_run: str | Path, recipe: dict[str, str]) -> tuple[dict[str, Any], keras.Model]:
+    """``results.json`` and the trained model of the finished dense run in ``from_run``, checked to be
+    of ``recipe`` (``data``, ``model``, ``preset``). Nothing in ``from_run`` is written."""
+    run_dir = Path(from_run)
+    if not run_dir.is_dir():
+        raise ValueError(f"from_run={from_run} is not a directory; allowed: the directory of a finished "
+                         "dense run")
+    if not results_complete(run_dir / "results.json") or not (run_dir / "model.keras").is_file():
+        raise ValueError(f"from_run={from_run} holds no finished run (no complete results.json and "
+                         "model.keras); allowed: the directory of a finished dense run")
+    results = json.loads((run_dir / "results.json").read_text())
+    theirs = {key: results.get(key) for key in recipe}
+    if theirs != recipe:
+        raise ValueError(f"from_run={from_run} is a run of {'/'.join(map(str, theirs.values()))}, not of "
+                         f"{'/'.join(recipe.values())} (data/model/preset); allowed: a run of that recipe")
+    if results.get("method") != "dense":
+        raise ValueError(f"from_run={from_run} is a {results.get('method')} run; allowed: a dense run")
+    return results, keras.models.load_model(run_dir / "model.keras")
+
+
+def source_builder(cfg: DictConfig, builder: Builder, recipe: dict[str, str]) -> Builder:
+    """``builder``, or with ``from_run`` one that returns the source run's trained model (checked to
+    be of ``recipe``), after checking that the start options go together."""
+    check_start(cfg.init, cfg.from_run, cfg.allocate, cfg.sensitivity_table)
+    if cfg.from_run is None:
+        return builder
+    _, source = load_source(cfg.from_run, recipe)
+
+    def trained(width: int | None = None) -> keras.Model:
+        return source  # compress clones it: the source model itself is never changed
+
+    return trained
+
+
+def layer_ratios(cfg: DictConfig, strategy: Strategy, builder: Builder,
+                 total_steps: int) -> tuple[float | dict[str, float], dict[str, Any]]:
+    """The ratio to build with (one number, or per-layer ratios when allocated) and what
+    ``results.json`` records of the start (``init``, ``from_run``, ``allocation``)."""
+    ratio = check_ratio(cfg.ratio)
+    record: dict[str, Any] = {"init": cfg.init, "from_run": cfg.from_run}
+    if cfg.allocate == "uniform":
+        return ratio, record
+    if not isinstance(strategy, PerMatrix):
+        raise ValueError(f"allocate=sensitivity needs a per-matrix method, not {strategy.name}; allowed: "
+                         "deepthin, deepthin_aligned, lowrank, hashednet, pruning")
+    allocation = allocate_model(builder(), strategy.method, ratio, cfg.model.compressed_layers,
+                                cfg.sensitivity_table, **strategy.method_options(total_steps))
+    record["allocation"] = asdict(allocation)
+    return allocation.ratios, record
