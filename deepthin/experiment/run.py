@@ -25,6 +25,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
+from deepthin.conf_dir import CONF_DIR
 from deepthin.data import VOCAB, FeatureConfig, extract_features, make_dataset
 from deepthin.experiment.ctc import feasible
 from deepthin.experiment.decoders import lexicon_decoder
@@ -36,7 +37,6 @@ from deepthin.size import RATIO_TOLERANCE, model_stored_params
 from deepthin.validation import check_choice, check_ratio
 from recipes.presets import build
 
-CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
 GROUPS = ("data", "model", "method", "preset")
 
 

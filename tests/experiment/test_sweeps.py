@@ -1,4 +1,5 @@
-"""Sweep configs (conf/experiment/), their launchers, and skipping the runs a sweep already finished."""
+"""Sweep configs (conf/experiment/, in the package as deepthin/conf/), their launchers, and skipping the
+runs a sweep already finished."""
 
 from pathlib import Path
 
@@ -8,7 +9,8 @@ from hydra import compose, initialize_config_dir
 from hydra.utils import get_class
 from omegaconf import OmegaConf
 
-CONF = Path(__file__).resolve().parents[2] / "conf"
+from deepthin.conf_dir import CONF_DIR as CONF
+
 COMPRESSED = {"deepthin", "deepthin_aligned", "lowrank", "hashednet", "pruning", "handtuned"}
 PAPER_RATIOS = {0.005, 0.01, 0.02, 0.05, 0.1, 0.2}
 GRIDS = {  # experiment: (model, preset, data or None = the default, minimum seeds)
