@@ -3,7 +3,10 @@
 # fresh Debian/Ubuntu machine.
 PYTHON ?= python3
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-APT_PACKAGES := espeak-ng libsndfile1
+# Python 3.13 has no flashlight-text wheel: scripts/build_flashlight_text.sh builds it, with these tools.
+PY313 := $(shell $(PYTHON) -c 'import sys; print(int(sys.version_info >= (3, 13)))' 2>/dev/null)
+APT_PACKAGES := espeak-ng libsndfile1 \
+	$(if $(filter 1,$(PY313)),g++ cmake python3-dev zlib1g-dev libbz2-dev liblzma-dev)
 
 .PHONY: install system-deps run demo test lint ratios bench bench-train
 
@@ -12,6 +15,7 @@ system-deps:
 	if [ -n "$$missing" ]; then $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq $$missing; fi
 
 install: system-deps
+	if [ "$(PY313)" = 1 ]; then PYTHON=$(PYTHON) scripts/build_flashlight_text.sh; fi
 	$(PYTHON) -m pip install -q -e '.[dev]'
 
 run: install

@@ -6,16 +6,15 @@ runner reads it through Hydra, benchmarks and tests through :func:`build`.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import keras
 from hydra.utils import get_method
 from omegaconf import DictConfig, OmegaConf
 
+from deepthin.conf_dir import CONF_DIR
 from deepthin.validation import check_choice
 
-CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
 MODELS = ("tfkaldi", "deepspeech")
 PRESETS = ("paper", "cpu", "tiny")
 

@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import logging
 import sys
-from pathlib import Path
 
 import hydra
 from omegaconf import DictConfig
 from omegaconf.errors import OmegaConfBaseException
 
-CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
+from deepthin.conf_dir import CONF_DIR
 
 
 def available() -> list[str]:

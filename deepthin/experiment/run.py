@@ -27,6 +27,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from deepthin.compress import INITS
+from deepthin.conf_dir import CONF_DIR
 from deepthin.data import VOCAB, FeatureConfig, extract_features, make_dataset
 from deepthin.experiment.ctc import feasible
 from deepthin.experiment.decoders import lexicon_decoder
@@ -51,7 +52,6 @@ from deepthin.size import RATIO_TOLERANCE, model_stored_params
 from deepthin.validation import check_choice, check_ratio
 from recipes.presets import build
 
-CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
 GROUPS = ("data", "model", "method", "preset")
 #: Plain keys with a fixed set of values, checked before Hydra composes (the run directory uses them).
 CHOICES = {"init": INITS, "allocate": ALLOCATIONS}

@@ -26,9 +26,10 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from deepthin.compress import _select, compress
+from deepthin.conf_dir import CONF_DIR
 from deepthin.data import VOCAB, make_dataset
 from deepthin.experiment.evaluate import dev_metrics
-from deepthin.experiment.run import CONF_DIR, choices, load_examples
+from deepthin.experiment.run import choices, load_examples
 from deepthin.experiment.start import load_source
 from deepthin.experiment.strategies import PerMatrix
 from deepthin.size import size_report

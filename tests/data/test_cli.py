@@ -4,6 +4,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from deepthin.conf_dir import CONF_DIR
 from deepthin.data.cli import available
 
 from .conftest import write_kaldi
@@ -27,7 +28,7 @@ def _run(*args, cache, env=None):
 def test_configs_exist_with_targets():
     assert available() == ["fsdd", "kaldi", "librispeech", "synth"]
     for name in available():
-        assert "_target_: deepthin.data." in (ROOT / "conf" / "data" / f"{name}.yaml").read_text()
+        assert "_target_: deepthin.data." in (CONF_DIR / "data" / f"{name}.yaml").read_text()
 
 
 def test_unknown_data_set_one_line_exit_2(tmp_path):

@@ -1,4 +1,5 @@
-"""Sweep configs (conf/experiment/), their launchers, and skipping the runs a sweep already finished."""
+"""Sweep configs (conf/experiment/, in the package as deepthin/conf/), their launchers, and skipping the
+runs a sweep already finished."""
 
 from pathlib import Path
 
@@ -8,7 +9,9 @@ from hydra import compose, initialize_config_dir
 from hydra.utils import get_class
 from omegaconf import OmegaConf
 
-CONF = Path(__file__).resolve().parents[2] / "conf"
+from deepthin.conf_dir import CONF_DIR as CONF
+
+ROOT = Path(__file__).resolve().parents[2]
 COMPRESSED = {"deepthin", "deepthin_aligned", "lowrank", "hashednet", "pruning", "handtuned"}
 PAPER_RATIOS = {0.005, 0.01, 0.02, 0.05, 0.1, 0.2}
 GRIDS = {  # experiment: (model, preset, data or None = the default, minimum seeds)
@@ -61,7 +64,7 @@ def test_committed_cpu_grid_fits_the_budget():
     """The three cpu grids: about 10 h on 2 cores at the per-epoch costs of the committed recipe check."""
     # job-minutes per epoch, evaluation included (wall_seconds / epochs_run of dense and DeepThin runs,
     # 1 TensorFlow thread, 2-3 jobs at a time on 2 cores)
-    check = pd.read_csv(CONF.parent / "results" / "recipe_check.csv")
+    check = pd.read_csv(ROOT / "results" / "recipe_check.csv")
     minutes_per_epoch = (check.wall_seconds / check.epochs_run / 60).groupby(check.setting).mean()
     total = 0.0
     for name, (model, preset, data, _) in GRIDS.items():

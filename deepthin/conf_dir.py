@@ -1,0 +1,18 @@
+"""Where the Hydra configs are: ``deepthin/conf/``, inside the package.
+
+Why inside: an installed package has nothing of the repository beside it, so
+configs kept only at the repository root were missing from every non-editable
+install (``pip install .`` or a wheel), and ``deepthin-run`` failed with
+Hydra's "Primary config directory not found". As package data they travel
+with the code. The repository root's ``conf`` is a link to this directory, so
+the commands and paths that name ``conf/`` keep working in a checkout.
+"""
+
+from __future__ import annotations
+
+from importlib.resources import files
+from pathlib import Path
+
+#: The config tree (``config.yaml`` and the groups ``data``, ``model``, ``method``, ``preset``,
+#: ``experiment``): a real directory, because Hydra and :func:`glob` read it as files.
+CONF_DIR = Path(str(files("deepthin") / "conf"))
