@@ -1,7 +1,7 @@
 """deepthin: Keras 3 layers that store and train their weight matrices compressed.
 
 Public API: :func:`compress`, :func:`size_report`, :data:`METHODS`, the layers
-in :mod:`deepthin.layers`, and :mod:`deepthin.handtuned`.
+in :mod:`deepthin.layers`, and :mod:`deepthin.experiment.handtuned`.
 """
 
 import os

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 import keras
 
 from deepthin.compress import compress
-from deepthin.handtuned import compressed_budget, solve_width
+from deepthin.experiment.handtuned import compressed_budget, solve_width
 from deepthin.methods.pruning import STEP_CONVENTION
 
 #: ``builder(width=None) -> keras.Model``: the recipe's uncompressed model.

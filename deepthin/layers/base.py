@@ -79,13 +79,9 @@ class CompressedLayerMixin:
 
     def _add_matrix(self, key: str, shape: tuple[int, int], seed_offset: int = 0) -> WeightMethod:
         """Create and build the method for matrix ``key`` (e.g. ``"kernel"``)."""
-        options = dict(self.method_options)
-        if "hash_seed" in get_method(self.method).option_defaults:
-            # different matrices of one layer must not share a hash pattern
-            options["hash_seed"] = options.get("hash_seed", 2) + seed_offset
-        matrix = make_method(self.method, shape, self.ratio, **options)
+        matrix = make_method(self.method, shape, self.ratio, **self.method_options)
         seed = None if self.seed is None else self.seed + 1000 * seed_offset
-        matrix.build(self, key, seed=seed)
+        matrix.build(self, key, seed=seed, matrix_index=seed_offset)
         self.matrices[key] = matrix
         return matrix
 

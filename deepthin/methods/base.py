@@ -79,6 +79,7 @@ class WeightMethod:
         check_options(self.name, options, self.option_defaults)
         self.options = {**self.option_defaults, **options}
         self.planned_params: int = self.original_params
+        self.matrix_index = 0
         self._variables: list[keras.Variable] = []
 
     # ----------------------------------------------------------- accounting
@@ -110,11 +111,17 @@ class WeightMethod:
         return "nearest achievable: layer too small for the ratio"
 
     # ------------------------------------------------------------ variables
-    def build(self, layer: keras.layers.Layer, prefix: str, seed: int | None = None) -> None:
-        """Create this matrix's variables on ``layer``; names start with ``prefix``."""
+    def build(self, layer: keras.layers.Layer, prefix: str, seed: int | None = None,
+              matrix_index: int = 0) -> None:
+        """Create this matrix's variables on ``layer``; names start with ``prefix``.
+
+        ``matrix_index`` numbers the matrices of one layer (an LSTM's input and recurrent kernels),
+        for a method whose structure is seeded and must differ between them (HashedNets' hash).
+        """
         self._layer = layer
         self._prefix = prefix
         self._seed = seed
+        self.matrix_index = matrix_index
         self._variables = list(self.create_variables(layer, prefix))
 
     def create_variables(self, layer: keras.layers.Layer, prefix: str) -> list[keras.Variable]:

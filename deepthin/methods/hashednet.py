@@ -74,12 +74,18 @@ class HashedNetMethod(WeightMethod):
         self.buckets = max(1, round(self.ratio * self.original_params))
         self.planned_params = self.buckets
 
+    @property
+    def hash_seed(self) -> int:
+        """The option's seed, offset by the matrix's index in its layer: an LSTM's input and recurrent
+        kernels must not share a hash pattern."""
+        return int(self.options["hash_seed"]) + self.matrix_index
+
     def create_variables(self, layer: keras.layers.Layer, prefix: str) -> list[keras.Variable]:
         m, n = self.shape
         limit = float(np.sqrt(6.0 / (m + n)))  # entries are +-w, so w gets Glorot's variance
         init = keras.initializers.RandomUniform(-limit, limit, seed=self._next_seed())
         self.w = layer.add_weight(name=f"{prefix}_w", shape=(self.buckets,), initializer=init)
-        index, sign = hash_positions(self.shape, self.buckets, int(self.options["hash_seed"]))
+        index, sign = hash_positions(self.shape, self.buckets, self.hash_seed)
         with tf.init_scope():  # eager constants, captured by reference, never saved
             self.index = tf.constant(index)
             self.sign = tf.constant(sign)
@@ -87,7 +93,7 @@ class HashedNetMethod(WeightMethod):
 
     def fit(self, dense_kernel: np.ndarray) -> list[np.ndarray]:
         """Each bucket's sign-corrected mean of the kernel entries hashed to it (module doc)."""
-        index, sign = hash_positions(self.shape, self.buckets, int(self.options["hash_seed"]))
+        index, sign = hash_positions(self.shape, self.buckets, self.hash_seed)
         total = np.bincount(index.ravel(), weights=(sign * dense_kernel).ravel(), minlength=self.buckets)
         count = np.bincount(index.ravel(), minlength=self.buckets)
         return [total / np.maximum(count, 1)]

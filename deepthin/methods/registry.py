@@ -29,7 +29,7 @@ def get_method(name: str) -> type[WeightMethod]:
     if name in MODEL_METHODS:
         raise ValueError(
             f"method {name!r} changes the whole model, not one weight matrix; build the "
-            "narrower model with deepthin.handtuned.solve_width; per-matrix methods: "
+            "narrower model with deepthin.experiment.handtuned.solve_width; per-matrix methods: "
             f"{', '.join(weight_methods())}"
         )
     return _REGISTRY[check_choice("method", name, weight_methods())]

@@ -1,7 +1,7 @@
 import keras
 import pytest
 
-from deepthin.handtuned import compressed_budget, solve_width
+from deepthin.experiment.handtuned import compressed_budget, solve_width
 
 
 def mlp(width: int) -> keras.Model:
