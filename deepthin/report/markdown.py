@@ -13,6 +13,7 @@ from deepthin.report.collect import SETTING, Setting, setting_label, settings
 from deepthin.report.context import commands, job_hours, machine
 from deepthin.report.paper import (
     BASELINE_NAMES,
+    BASELINES,
     METHODS,
     METRIC_LABELS,
     PAPER_GRID,
@@ -68,7 +69,7 @@ def orderings(key: Setting, runs: pd.DataFrame, summary: pd.DataFrame, metric: s
     rows = summary[(summary[SETTING] == pd.Series(key, index=SETTING)).all(axis=1)]
     lines = [f"- **{setting_label(key)}**, {METRIC_LABELS.get(metric, metric)}:"]
     for row in rows.itertuples():
-        claim = "DeepThin better than" if row.baseline in BASELINE_NAMES else "DeepThin vs"
+        claim = "DeepThin better than" if row.baseline in BASELINES else "DeepThin (paper policy) better than"
         lines.append(f"  - {claim} {BASELINE_NAMES.get(row.baseline, row.baseline)}: **{row.verdict}** "
                      f"({_evidence(row)})")
     for row in margin_order(runs, metric).itertuples():

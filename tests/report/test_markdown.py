@@ -32,6 +32,15 @@ def test_orderings_are_held_reversed_or_not_separable_with_evidence(built_grid):
     assert "margin over hand-tuned larger than over HashedNets: **reversed**" in text
 
 
+def test_the_aligned_variant_is_compared_with_the_paper_policy(grid):
+    for seed in (0, 1, 2):
+        for ratio in (0.01, 0.1):
+            write_run(grid, "deepthin-aligned", ratio, seed, 0.30 + 0.01 * seed)
+    text = report_of(grid)
+    assert "DeepThin (paper policy) better than DeepThin, aligned policy: **held**" in text
+    assert "| DeepThin, aligned policy | 0.01 0.1 | 3 |" in text
+
+
 def test_untrained_and_incomplete_runs_are_named_and_kept_out_of_every_mean(grid):
     plateau = write_run(grid, "lowrank", 0.1, 2, 1.0, trained=False)
     write_run(grid, "pruning", 0.2, 3, 0.5, complete=False)
