@@ -65,21 +65,27 @@ def separability(values: Sequence[float]) -> tuple[float, str]:
     return p, "held" if np.median(values) > 0 else "reversed"
 
 
-def compare(runs: pd.DataFrame, metric: str, theirs: str) -> dict[str, Any] | None:
-    """DeepThin against ``theirs`` in one setting, or None when they share no (ratio, seed).
+def per_ratio(pairs: pd.DataFrame) -> pd.DataFrame:
+    """Per ratio of :func:`paired` rows: both methods' seed means, the seed count, and the paper's
+    relative improvement on those means."""
+    at_ratio = pairs.groupby("ratio").agg(theirs=("theirs", "mean"), ours=("ours", "mean"),
+                                          seeds=("seed", "size"))
+    at_ratio["improvement"] = 1 - at_ratio["ours"] / at_ratio["theirs"]
+    return at_ratio
+
+
+def compare(pairs: pd.DataFrame) -> dict[str, Any]:
+    """DeepThin against a baseline in one setting, from their :func:`paired` runs (not empty).
 
     ``relative_improvement`` is the paper's statistic on paired seed means: the improvement at each
     ratio, averaged over ratios; ``per_seed_mean`` +- ``per_seed_std`` is its spread over seeds.
     """
-    pairs = paired(runs, metric, theirs)
-    if pairs.empty:
-        return None
-    at_ratio = pairs.groupby("ratio")[["theirs", "ours"]].mean()
+    at_ratio = per_ratio(pairs)
     per_seed = pairs.groupby("seed")["improvement"].mean()
     p, verdict = separability(pairs["improvement"])
     return {"ratios": " ".join(f"{r:g}" for r in at_ratio.index), "n_ratios": len(at_ratio),
             "seeds": len(per_seed), "n_pairs": len(pairs),
-            "relative_improvement": float((1 - at_ratio["ours"] / at_ratio["theirs"]).mean()),
+            "relative_improvement": float(at_ratio["improvement"].mean()),
             "per_seed_mean": float(per_seed.mean()),
             "per_seed_std": float(per_seed.std()) if len(per_seed) > 1 else math.nan,
             "p_value": p, "verdict": verdict}
@@ -97,17 +103,15 @@ def relative_improvement(table: pd.DataFrame, metric_for: Callable[[str], str] |
         metric = metric_for(key[1])
         setting = {**dict(zip(SETTING, key, strict=True)), "metric": metric}
         for baseline in (*BASELINES, *VARIANTS):
-            if (result := compare(runs, metric, baseline)) is None:
+            if (pairs := paired(runs, metric, baseline)).empty:
                 continue
             paper = PAPER_IMPROVEMENT.get(key[1], {}).get(baseline, math.nan)
             paper = paper if metric == metric_of(key[1]) else math.nan  # the paper has no CER
-            summary.append({**setting, "baseline": baseline, **result, "paper": paper})
-            at_ratio = paired(runs, metric, baseline).groupby("ratio")
-            for ratio, rows in at_ratio:
-                b, d = rows["theirs"].mean(), rows["ours"].mean()
-                by_ratio.append({**setting, "baseline": baseline, "ratio": ratio, "seeds": len(rows),
-                                 "baseline_value": b, "deepthin_value": d,
-                                 "relative_improvement": (b - d) / b})
+            summary.append({**setting, "baseline": baseline, **compare(pairs), "paper": paper})
+            for ratio, row in per_ratio(pairs).iterrows():
+                by_ratio.append({**setting, "baseline": baseline, "ratio": ratio, "seeds": int(row["seeds"]),
+                                 "baseline_value": row["theirs"], "deepthin_value": row["ours"],
+                                 "relative_improvement": row["improvement"]})
     columns = [*SETTING, "metric", "baseline", "ratios", "n_ratios", "seeds", "n_pairs",
                "relative_improvement", "per_seed_mean", "per_seed_std", "p_value", "verdict", "paper"]
     return pd.DataFrame(summary, columns=columns), pd.DataFrame(by_ratio)

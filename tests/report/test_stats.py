@@ -46,16 +46,16 @@ def test_separability_needs_a_consistent_sign_over_enough_pairs(values, verdict)
 
 def test_compare_gives_the_papers_statistic_and_its_spread_over_seeds(grid):
     table, _ = collect(grid)
-    result = compare(table, "wer_lexicon", "lowrank")
+    result = compare(paired(table, "wer_lexicon", "lowrank"))
     per_seed = [0.2 / (0.4 + 0.01 * s) for s in (0, 1, 2)]
     assert result["relative_improvement"] == pytest.approx(0.2 / 0.41)      # seed means at each ratio
     assert result["per_seed_mean"] == pytest.approx(np.mean(per_seed))
     assert result["per_seed_std"] == pytest.approx(np.std(per_seed, ddof=1))
     assert (result["n_pairs"], result["n_ratios"], result["seeds"]) == (18, 6, 3)
     assert result["verdict"] == "held" and result["p_value"] < 1e-3
-    assert compare(table, "wer_lexicon", "handtuned")["verdict"] == "reversed"
-    assert compare(table, "wer_lexicon", "hashednet")["verdict"] == "not separable"
-    assert compare(table, "wer_lexicon", "deepthin-aligned") is None          # never ran
+    assert compare(paired(table, "wer_lexicon", "handtuned"))["verdict"] == "reversed"
+    assert compare(paired(table, "wer_lexicon", "hashednet"))["verdict"] == "not separable"
+    assert paired(table, "wer_lexicon", "deepthin-aligned").empty            # never ran
 
 
 def test_relative_improvement_lists_each_baseline_with_the_papers_number(grid):
