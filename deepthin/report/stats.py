@@ -121,12 +121,11 @@ def margin_order(runs: pd.DataFrame, metric: str) -> pd.DataFrame:
     """The paper's order of margin, tested pair by pair: for consecutive baselines (a, b) in
     :data:`BASELINES`, is DeepThin's improvement over ``a`` larger than over ``b``? Paired per
     (ratio, seed), tested like :func:`separability`."""
-    present = [b for b in BASELINES if not paired(runs, metric, b).empty]
+    improvements = {b: paired(runs, metric, b).set_index(["ratio", "seed"])["improvement"] for b in BASELINES}
+    present = [b for b in BASELINES if not improvements[b].empty]
     rows = []
     for larger, smaller in zip(present, present[1:], strict=False):
-        a = paired(runs, metric, larger).set_index(["ratio", "seed"])["improvement"]
-        b = paired(runs, metric, smaller).set_index(["ratio", "seed"])["improvement"]
-        difference = (a - b).dropna()
+        difference = (improvements[larger] - improvements[smaller]).dropna()
         p, verdict = separability(difference)
         rows.append({"larger": larger, "smaller": smaller, "n_pairs": len(difference),
                      "mean_difference": float(difference.mean()) if len(difference) else math.nan,
