@@ -178,7 +178,8 @@ def compress(
 
     def clone(layer: keras.layers.Layer) -> keras.layers.Layer:
         if layer.name in chosen:
-            return _convert(layer, {"method": method, "ratio": ratios[layer.name], **method_options})
+            return _convert(layer, {"method": method, "ratio": ratios[layer.name],
+                                    "method_options": method_options})
         return layer.__class__.from_config(layer.get_config())
 
     new_model = keras.models.clone_model(model, clone_function=clone)

@@ -21,7 +21,8 @@ def _train(model, steps):
 
 def test_reaches_target_at_end_step_and_pruned_stay_zero():
     layer = CompressedDense(
-        32, method="pruning", ratio=0.1, begin_step=2, end_step=13, frequency=4, seed=0
+        32, method="pruning", ratio=0.1, seed=0,
+        method_options={"begin_step": 2, "end_step": 13, "frequency": 4},
     )
     model = keras.Sequential([keras.Input((16,)), layer])
     model.compile(optimizer=keras.optimizers.Adam(0.05), loss="mse")
@@ -43,7 +44,8 @@ def test_reaches_target_at_end_step_and_pruned_stay_zero():
 
 
 def test_intermediate_sparsity_follows_schedule():
-    layer = CompressedDense(32, method="pruning", ratio=0.2, end_step=10, frequency=5, seed=0)
+    layer = CompressedDense(32, method="pruning", ratio=0.2, method_options={"end_step": 10, "frequency": 5},
+                            seed=0)
     model = keras.Sequential([keras.Input((16,)), layer])
     model.compile(optimizer="adam", loss="mse")
     _train(model, 6)  # steps 1..6, last update at step 5
@@ -72,7 +74,7 @@ def _zeros_after_each_batch(batches=120, **options):
     (6 decimals), the zero fraction after every batch (index 0: before training) and the model.
     """
     rng = np.random.default_rng(0)
-    layer = CompressedDense(32, method="pruning", ratio=0.1, use_bias=False, seed=0, **options)
+    layer = CompressedDense(32, method="pruning", ratio=0.1, use_bias=False, seed=0, method_options=options)
     model = keras.Sequential([keras.Input((64,)), layer])
     model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
     matrix = layer.kernel_matrix
