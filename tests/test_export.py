@@ -27,10 +27,9 @@ def _model(recipe, method, options):
     if method == "dense":
         return base
     model = deepthin.compress(base, method, RATIO, layers=model_config(recipe).compressed_layers, **options)
-    if method == "pruning":  # the mask a finished training leaves
-        for layer in compressed_layers(model):
-            for matrix in layer.matrices.values():
-                matrix.apply_final_mask()
+    for layer in compressed_layers(model):  # as a finished training leaves them (pruning: its mask)
+        for matrix in layer.matrices.values():
+            matrix.apply_final_state()
     return model
 
 

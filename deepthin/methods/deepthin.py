@@ -232,6 +232,30 @@ class DeepThinMethod(WeightMethod):
             return "divisor", n // n_aux
         return None
 
+    # ------------------------------------------------ traits (deepthin.methods.traits)
+    @classmethod
+    def variants(cls) -> dict[str, dict[str, Any]]:
+        """Both policies: the same budget in two layouts, compared side by side."""
+        return {f"deepthin-{policy}": {"policy": policy} for policy in ("aligned", "paper")}
+
+    @classmethod
+    def inference_variants(cls) -> dict[str, dict[str, Any]]:
+        """The aligned policy's factors, and both ways the paper policy uses ``W``."""
+        return {"deepthin-aligned": {"policy": "aligned", "inference_path": "factored"},
+                "deepthin-paper": {"policy": "paper", "inference_path": "materialize"},
+                "deepthin-paper-blocked": {"policy": "paper", "inference_path": "blocked"}}
+
+    @classmethod
+    def export_options(cls, options: dict[str, Any]) -> dict[str, Any]:
+        """Aligned: ``compact``, ``X`` and ``Y`` as stored (``factored`` copies blocks of them).
+        Paper: ``materialize``, since a misaligned ``W`` has no product form a graph op runs."""
+        aligned = {**cls.option_defaults, **options}["policy"] == "aligned"
+        return {"inference_path": "compact" if aligned else "materialize"}
+
+    @property
+    def exports_dense_kernel(self) -> bool:
+        return self.options["policy"] != "aligned"
+
     def create_variables(self, layer: keras.layers.Layer, prefix: str) -> list[keras.Variable]:
         std = factor_std(self.shape, self.plan.rank)
         p = self.plan
