@@ -61,7 +61,7 @@ def graph_latency(fn: Callable[[Any], Any], x: Any, call_s: float, repeats: int)
 
 
 def _method(method: str, shape: tuple[int, int], ratio: float, options: dict[str, Any]) -> Any:
-    """A built matrix in the state a finished training run leaves (a pruning matrix: its final mask)."""
+    """A built matrix in the state a finished training run leaves (a pruned kernel: its final mask)."""
     holder = keras.layers.Layer()
     matrix = make_method(method, shape, ratio, **options)
     matrix.build(holder, "kernel", seed=0)

@@ -4,7 +4,7 @@ Inference (:func:`bench_inference`, ``bench_models.csv``), dense against every
 method at one ratio, in one process so that the methods share the machine's
 state: a recipe model (``frames`` input frames) switched with
 :func:`deepthin.for_inference` (each matrix in the state a finished training run
-leaves, e.g. pruning's final mask), called through Keras at each batch, and its LiteRT export
+leaves, e.g. a pruned kernel's final mask), called through Keras at each batch, and its LiteRT export
 (:mod:`deepthin.export`) run in LiteRT's interpreter at batch 1 (the export's
 signature; one interpreter thread) with the file's size. Every preset asked for
 (``cpu`` and ``paper`` by default) is measured.
@@ -41,8 +41,8 @@ def variants(
 
     Built one at a time: at the paper preset a model with its inference caches holds
     gigabytes (a hashed index), and a list of them all would hold them all at once.
-    ``finished``: each matrix gets the state a finished training run leaves (pruning: its final
-    mask), for inference.
+    ``finished``: each matrix gets the state a finished training run leaves (a pruned kernel: its
+    final mask), for inference.
     """
     from recipes.presets import build, model_config
 

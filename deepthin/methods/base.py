@@ -14,7 +14,7 @@ Layers hold methods, methods never hold layers' logic: the layer decides
 Two routes to ``x @ W`` outside inference mode (:meth:`matmul_fn`, chosen by
 :meth:`route`): *reconstruct* builds ``W`` in the graph and multiplies by it;
 *factored*, for methods whose ``W`` is a product ``A B`` of thin matrices laid
-out from their variables (:meth:`factors`: ``lowrank``, aligned ``deepthin``),
+out from their variables (:meth:`factors`: low rank, aligned DeepThin),
 computes ``(x A) B`` so that neither the forward pass nor the backward pass
 (gradients reach the variables through the same two matmuls and the layout)
 ever touches an ``m x n`` matrix. ``training_path="auto"`` (the default)

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from deepthin.layers import CompressedDense
-from deepthin.methods.deepthin import DeepThinMethod, plan_aligned, plan_paper
+from deepthin.methods.deepthin import DeepThinMethod
+from deepthin.methods.deepthin_plans import plan_aligned, plan_paper
 from deepthin.methods.lowrank import LowRankMethod
 
 

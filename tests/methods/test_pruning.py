@@ -4,6 +4,7 @@ import pytest
 
 from deepthin.layers import CompressedDense
 from deepthin.methods.pruning import PruningMethod, polynomial_sparsity
+from deepthin.methods.registry import make_method
 
 
 def test_schedule_is_zhu_gupta_cubic():
@@ -167,3 +168,17 @@ def test_file_with_the_old_counter_loads_one_step_on():
 def test_prune_at_end_step_must_be_a_bool():
     with pytest.raises(ValueError, match="prune_at_end_step='no' is invalid; allowed: True, False"):
         PruningMethod((8, 8), 0.5, prune_at_end_step="no")
+
+
+def test_final_state_is_the_finished_schedule_and_other_methods_keep_theirs():
+    holder = keras.layers.Layer()
+    matrix = make_method("pruning", (16, 32), 0.1)
+    matrix.build(holder, "kernel", seed=0)
+    matrix.apply_final_state()
+    assert matrix.stored_params() == round(0.1 * 16 * 32) and matrix.step.numpy() == 0
+    lowrank = make_method("lowrank", (16, 32), 0.1)
+    lowrank.build(holder, "other", seed=0)
+    before = [v.numpy() for v in lowrank.variables]
+    lowrank.apply_final_state()
+    for value, variable in zip(before, lowrank.variables, strict=True):
+        np.testing.assert_array_equal(value, variable.numpy())
