@@ -116,8 +116,8 @@ def tflite_bytes(model: keras.Model, quantize: str | None = None) -> bytes:
 
 
 def _optimizations(model: keras.Model, quantize: str | None) -> list[tf.lite.Optimize]:
-    """The converter's passes: sparsity only where a method needs it (its ``export_sparse`` says why
-    never otherwise), int8 weights when asked."""
+    """The converter's passes: sparsity only for a model with a method that asks for it
+    (``export_sparse`` says why no other), int8 weights when asked."""
     passes = []
     if any(matrix.export_sparse for layer in compressed_layers(model) for matrix in layer.matrices.values()):
         passes.append(tf.lite.Optimize.EXPERIMENTAL_SPARSITY)
