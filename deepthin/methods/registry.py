@@ -4,10 +4,12 @@ Two kinds. A *per-matrix* method is a :class:`WeightMethod` subclass in its own 
 ``deepthin/methods/``, registered by :func:`register` when ``deepthin/methods/__init__.py`` imports
 that module. A *model-level* method changes the whole model instead of one matrix (hand-tuned: a
 narrower network, built through the experiment's strategy interface). Its code lives in
-``deepthin.experiment``, which needs the recipes and Hydra and sits above this package, so it is
-registered by name plus the object that builds its model (:func:`register_model_method`, a
-dotted path, never imported here): a name and a pointer are all that ``deepthin.METHODS`` and
-the errors for a model-level name given where a per-matrix one is needed use.
+``deepthin.experiment``, a layer above this package (which imports nothing above
+``validation.py``, see the README's import table), so it is registered by name plus the object
+that builds its model (:func:`register_model_method`, a dotted path, never imported here): a name
+and a pointer are all that ``deepthin.METHODS`` and the error for a model-level name given where a
+per-matrix one is needed use. Registering it from ``deepthin.experiment`` instead would leave it
+out of ``deepthin.METHODS`` until that package happened to be imported.
 """
 
 from __future__ import annotations
