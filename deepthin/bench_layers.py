@@ -27,22 +27,14 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
-from deepthin.methods.registry import make_method
+from deepthin.methods.registry import make_method, variants
 from deepthin.timing import median_latency, thread_settings
 
 SHAPES = ((440, 2048), (2048, 2048), (4096, 4096), (2048, 8192))
 RATIOS = (0.005, 0.01, 0.05, 0.2)
 BATCHES = (1, 16, 128)
-#: (label, method, options): every inference path that the bench times.
-PATHS: tuple[tuple[str, str, dict[str, Any]], ...] = (
-    ("deepthin-aligned", "deepthin", {"policy": "aligned", "inference_path": "factored"}),
-    ("deepthin-paper", "deepthin", {"policy": "paper", "inference_path": "materialize"}),
-    ("deepthin-paper-blocked", "deepthin", {"policy": "paper", "inference_path": "blocked"}),
-    ("lowrank", "lowrank", {}),
-    ("hashednet", "hashednet", {}),
-    ("pruning-sparse", "pruning", {"inference_path": "sparse"}),
-    ("pruning-masked", "pruning", {"inference_path": "masked"}),
-)
+#: (label, method, options): every inference path that the bench times (each method names its own).
+PATHS: tuple[tuple[str, str, dict[str, Any]], ...] = variants(paths=True)
 #: Speedup targets of issue 6: (m, n) at ratio 0.01, batch 1.
 TARGETS = {(2048, 2048): 5.0, (4096, 4096): 15.0}
 
@@ -68,21 +60,12 @@ def graph_latency(fn: Callable[[Any], Any], x: Any, call_s: float, repeats: int)
     return median_latency(lambda: run(x), max(5, repeats // 2)) / k
 
 
-def _pruned_method(shape: tuple[int, int], ratio: float, options: dict[str, Any]) -> Any:
-    """A pruning matrix with its final mask."""
-    holder = keras.layers.Layer()
-    method = make_method("pruning", shape, ratio, **options)
-    method.build(holder, "kernel", seed=0)
-    method.apply_final_mask()
-    return method
-
-
 def _method(method: str, shape: tuple[int, int], ratio: float, options: dict[str, Any]) -> Any:
-    if method == "pruning":
-        return _pruned_method(shape, ratio, options)
+    """A built matrix in the state a finished training run leaves (a pruned kernel: its final mask)."""
     holder = keras.layers.Layer()
     matrix = make_method(method, shape, ratio, **options)
     matrix.build(holder, "kernel", seed=0)
+    matrix.apply_final_state()
     return matrix
 
 

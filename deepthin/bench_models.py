@@ -3,8 +3,8 @@
 Inference (:func:`bench_inference`, ``bench_models.csv``), dense against every
 method at one ratio, in one process so that the methods share the machine's
 state: a recipe model (``frames`` input frames) switched with
-:func:`deepthin.for_inference` (pruning with its final mask applied, as after
-training), called through Keras at each batch, and its LiteRT export
+:func:`deepthin.for_inference` (each matrix in the state a finished training run
+leaves, e.g. a pruned kernel's final mask), called through Keras at each batch, and its LiteRT export
 (:mod:`deepthin.export`) run in LiteRT's interpreter at batch 1 (the export's
 signature; one interpreter thread) with the file's size. Every preset asked for
 (``cpu`` and ``paper`` by default) is measured.
@@ -26,27 +26,23 @@ import tensorflow as tf
 from deepthin.compress import compress
 from deepthin.export import litert_runner, tflite_bytes
 from deepthin.inference import for_inference
+from deepthin.methods.registry import variants as method_variants
 from deepthin.size import compressed_layers, model_stored_params
 from deepthin.timing import median_latency
 
-#: Per-matrix methods timed in whole models (label, method, options).
-MODEL_METHODS: tuple[tuple[str, str, dict[str, Any]], ...] = (
-    ("deepthin-aligned", "deepthin", {"policy": "aligned"}),
-    ("deepthin-paper", "deepthin", {"policy": "paper"}),
-    ("lowrank", "lowrank", {}),
-    ("hashednet", "hashednet", {}),
-    ("pruning", "pruning", {}),
-)
+#: Per-matrix methods timed in whole models (label, method, options): each method's variants.
+MODEL_METHODS: tuple[tuple[str, str, dict[str, Any]], ...] = method_variants()
 
 
 def variants(
-    name: str, preset: str, ratios: Sequence[float], final_masks: bool = False
+    name: str, preset: str, ratios: Sequence[float], finished: bool = False
 ) -> Iterator[tuple[str, float, keras.Model]]:
     """``("dense", 1.0, model)``, then each of :data:`MODEL_METHODS` at each ratio: ``(label, ratio, model)``.
 
     Built one at a time: at the paper preset a model with its inference caches holds
-    gigabytes (HashedNets' index), and a list of them all would hold them all at once.
-    ``final_masks``: pruning models get their end-of-training mask (for inference).
+    gigabytes (a hashed index), and a list of them all would hold them all at once.
+    ``finished``: each matrix gets the state a finished training run leaves (a pruned kernel: its
+    final mask), for inference.
     """
     from recipes.presets import build, model_config
 
@@ -55,10 +51,10 @@ def variants(
     for ratio in ratios:
         for label, method, options in MODEL_METHODS:
             compressed = compress(base, method, ratio, layers=layers, **options)
-            if final_masks and method == "pruning":
+            if finished:
                 for layer in compressed_layers(compressed):
                     for matrix in layer.matrices.values():
-                        matrix.apply_final_mask()
+                        matrix.apply_final_state()
             yield label, ratio, compressed
 
 
@@ -87,7 +83,7 @@ def _inference_rows(
 ) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     dense: dict[Any, float] = {}
-    for label, _, model in variants(name, preset, [ratio], final_masks=True):
+    for label, _, model in variants(name, preset, [ratio], finished=True):
         fast = for_inference(model)
         call = tf.function(lambda x, fast=fast: fast(x, training=False))
         size, litert_s = _litert(model, frames, repeats)

@@ -150,7 +150,8 @@ def compress(
     Args:
         model: a Sequential or functional Keras model (subclassed models cannot
             be cloned layer by layer and are rejected).
-        method: a per-matrix method name (``deepthin.METHODS`` less ``handtuned``).
+        method: a per-matrix method name (``deepthin.methods.weight_methods()``; the model-level
+            ones in ``deepthin.METHODS`` change the architecture and are rejected).
         ratio: stored / original parameters of every compressed matrix, in (0, 1];
             or a mapping from layer name to its ratio (then ``layers=None`` means
             the mapping's layers).
@@ -160,7 +161,8 @@ def compress(
             the eligible layers.
         init: ``"random"`` (fresh compressed weights) or ``"fit"`` (each matrix
             fitted to the trained kernel it replaces; needs a built model).
-        **method_options: passed to the method, e.g. ``policy="aligned"``.
+        **method_options: passed to the method, e.g. ``policy="aligned"`` (each compressed layer
+            keeps them as its ``method_options``).
     """
     get_method(method)
     check_choice("init", init, INITS)
@@ -178,7 +180,8 @@ def compress(
 
     def clone(layer: keras.layers.Layer) -> keras.layers.Layer:
         if layer.name in chosen:
-            return _convert(layer, {"method": method, "ratio": ratios[layer.name], **method_options})
+            return _convert(layer, {"method": method, "ratio": ratios[layer.name],
+                                    "method_options": method_options})
         return layer.__class__.from_config(layer.get_config())
 
     new_model = keras.models.clone_model(model, clone_function=clone)

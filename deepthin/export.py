@@ -2,16 +2,13 @@
 
 LiteRT (TensorFlow Lite) export converts the deployed model (:func:`deepthin.for_inference`)
 with TensorFlow's converter, after choosing for each method the inference path whose graph
-*stays compressed*, because the converter bakes every weight the graph reads into the file:
-
-- ``lowrank``: ``(x U) V``, two matmuls whose constants are the factors.
-- ``deepthin`` with ``policy="aligned"``: the ``compact`` path, ``X`` and ``Y`` as stored, only
-  re-viewed (the ``factored`` path TensorFlow runs fastest copies blocks of them).
-- ``pruning``: the masked kernel, which the converter's sparsity pass
-  (``tf.lite.Optimize.EXPERIMENTAL_SPARSITY``) writes in LiteRT's sparse tensor format.
-- ``deepthin`` with ``policy="paper"`` and ``hashednet``: ``W`` itself. A misaligned or hashed
-  ``W`` has no product form a graph op can run, so the file holds the dense kernel; the export
-  says so and reports the size it got.
+*stays compressed*, because the converter bakes every weight the graph reads into the file. Each
+method says which (:meth:`~deepthin.methods.traits.MethodTraits.export_options`): its factors as
+stored (two matmuls whose constants are the factors), or a masked kernel that the converter's
+sparsity pass (``tf.lite.Optimize.EXPERIMENTAL_SPARSITY``, run only for methods that ask for it)
+writes in LiteRT's sparse tensor format. A ``W`` with no product form a graph op can run (hashed,
+or laid out misaligned) leaves the file holding the dense kernel; the export says so and reports
+the size it got.
 
 ``--quantize int8`` is dynamic-range quantization (``tf.lite.Optimize.DEFAULT``): weight
 constants of at least 1,024 entries are stored as int8 with per-channel scales, activations stay
@@ -44,6 +41,7 @@ import numpy as np
 import tensorflow as tf
 
 from deepthin.inference import for_inference
+from deepthin.methods.registry import get_method
 from deepthin.size import compressed_layers, model_stored_params
 from deepthin.validation import OneLineParser, check_choice
 
@@ -54,9 +52,9 @@ QUANTIZE = ("int8",)
 def without_training_state(model: keras.Model) -> keras.Model:
     """A copy of ``model`` with its weights but without optimizer or compile state.
 
-    Adam keeps two moment buffers per trainable variable; for pruning these
-    are dense-sized, so a file saved with them would be larger than the dense
-    model's and say nothing about the compressed model itself.
+    Adam keeps two moment buffers per trainable variable; for a method that trains a full kernel
+    these are dense-sized, so a file saved with them would be larger than the dense model's and
+    say nothing about the compressed model itself.
     """
     copy = type(model).from_config(model.get_config())
     copy.set_weights(model.get_weights())
@@ -71,21 +69,13 @@ def save_for_inference(model: keras.Model, path: str | os.PathLike) -> int:
 
 def export_options(method: str, options: dict[str, Any]) -> dict[str, Any]:
     """The inference path whose converted graph stays compressed (module doc), per layer."""
-    if method == "pruning":
-        return {"inference_path": "masked"}
-    if method == "deepthin":
-        aligned = options.get("policy") == "aligned"
-        return {"inference_path": "compact" if aligned else "materialize"}
-    return {}
+    return get_method(method).export_options(options)
 
 
 def _materialized_layers(model: keras.Model) -> list[str]:
     """Names of the compressed layers whose exported graph holds a dense ``W``."""
-    return [
-        layer.name for layer in compressed_layers(model)
-        if layer.method == "hashednet"
-        or (layer.method == "deepthin" and layer.method_options.get("policy", "paper") != "aligned")
-    ]
+    return [layer.name for layer in compressed_layers(model)
+            if any(matrix.exports_dense_kernel for matrix in layer.matrices.values())]
 
 
 def _archive(model: keras.Model, directory: str) -> None:
@@ -126,14 +116,10 @@ def tflite_bytes(model: keras.Model, quantize: str | None = None) -> bytes:
 
 
 def _optimizations(model: keras.Model, quantize: str | None) -> list[tf.lite.Optimize]:
-    """The converter's passes: sparsity only for pruned models, int8 weights when asked.
-
-    The sparsity pass rewrites *every* constant with enough zeros, not just pruned kernels; on
-    low rank's zero-padded partial component inside an LSTM loop it gave wrong logits (LiteRT
-    2.3), so models without pruning never get it.
-    """
+    """The converter's passes: sparsity only for a model with a method that asks for it
+    (``export_sparse`` says why no other), int8 weights when asked."""
     passes = []
-    if any(layer.method == "pruning" for layer in compressed_layers(model)):
+    if any(matrix.export_sparse for layer in compressed_layers(model) for matrix in layer.matrices.values()):
         passes.append(tf.lite.Optimize.EXPERIMENTAL_SPARSITY)
     if quantize == "int8":
         passes.append(tf.lite.Optimize.DEFAULT)

@@ -2,10 +2,10 @@
 
 Each compressed layer's config gains ``inference: true``; the model is
 rebuilt from that config and given the trained weights. Outside training
-the layers then multiply through their methods' inference paths (factors
-instead of ``W`` for ``lowrank`` and aligned ``deepthin``, a sparse matrix for
-``pruning``, a kernel materialized once for ``hashednet`` and ``paper``
-DeepThin). Because the switch is part of the config and the caches are
+the layers then multiply through their methods' inference paths (each
+method's :meth:`~deepthin.methods.base.WeightMethod.inference_fn`: factors
+instead of ``W``, a sparse matrix, or a kernel materialized once where ``W``
+has no cheaper form). Because the switch is part of the config and the caches are
 rebuilt from the saved compressed parameters on load, the switched model
 round-trips through ``model.save()`` / ``keras.models.load_model()`` and its
 file is no larger than the trained model's.

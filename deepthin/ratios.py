@@ -4,7 +4,8 @@ Each method plans its storage from ``(shape, ratio)`` without allocating
 variables, so this covers matrices up to 4096x8192 in seconds. An entry is
 the achieved ratio; ``*`` marks one more than 2% off target, which happens
 only where the layer is too small for the ratio (the nearest achievable
-value is shown). Pruning is shown at the end of its schedule.
+value is shown). Pruning is shown at the end of its schedule. The columns are every method's
+variants (:func:`deepthin.methods.registry.variants`: one per storage layout).
 """
 
 from __future__ import annotations
@@ -14,19 +15,13 @@ import itertools
 
 import pandas as pd
 
-from deepthin.methods.registry import make_method
+from deepthin.methods.registry import make_method, variants
 from deepthin.size import RATIO_TOLERANCE
 
 SHAPES = [(64, 64), (256, 1024), (440, 2048), (2048, 2048), (2048, 8192), (4096, 4096),
           (4096, 8192), (8192, 4096)]
 RATIOS = [0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5]
-VARIANTS = {
-    "deepthin": ("deepthin", {"policy": "paper"}),
-    "deepthin-aligned": ("deepthin", {"policy": "aligned"}),
-    "lowrank": ("lowrank", {}),
-    "hashednet": ("hashednet", {}),
-    "pruning": ("pruning", {}),
-}
+VARIANTS = {label: (method, options) for label, method, options in variants()}
 
 
 def ratio_table(shapes=SHAPES, ratios=RATIOS) -> pd.DataFrame:

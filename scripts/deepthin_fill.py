@@ -22,7 +22,7 @@ def trained_like(m: int, n: int, rng: np.random.Generator) -> np.ndarray:
 def errors(kernel: np.ndarray, ratio: float, policy: str) -> tuple[float, float, str]:
     """(zero fill, method's fit, plan) relative errors."""
     m, n = kernel.shape
-    layer = CompressedDense(n, method="deepthin", ratio=ratio, policy=policy)
+    layer = CompressedDense(n, method="deepthin", ratio=ratio, method_options={"policy": policy})
     layer.build((None, m))
     matrix, plan = layer.kernel_matrix, layer.kernel_matrix.plan
     layout = np.zeros(plan.m_aux * plan.n_aux)

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 import deepthin
-from deepthin.export import export_tflite, litert_runner, main, save_for_inference
+from deepthin.export import export_options, export_tflite, litert_runner, main, save_for_inference
+from deepthin.methods.registry import get_method, make_method, weight_methods
 from deepthin.size import compressed_layers
 from recipes.presets import build, model_config
 
@@ -27,10 +28,9 @@ def _model(recipe, method, options):
     if method == "dense":
         return base
     model = deepthin.compress(base, method, RATIO, layers=model_config(recipe).compressed_layers, **options)
-    if method == "pruning":  # the mask a finished training leaves
-        for layer in compressed_layers(model):
-            for matrix in layer.matrices.values():
-                matrix.apply_final_mask()
+    for layer in compressed_layers(model):  # as a finished training leaves them (pruning: its mask)
+        for matrix in layer.matrices.values():
+            matrix.apply_final_state()
     return model
 
 
@@ -129,3 +129,23 @@ def test_cli_bad_input_is_one_line_exit_2(tmp_path, capsys, argv, named):
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and named in err
     assert "allowed" in err or "choose from" in err
+
+
+@pytest.mark.parametrize("method, options, expected", [
+    ("deepthin", {"policy": "aligned"}, {"inference_path": "compact"}),
+    ("deepthin", {}, {"inference_path": "materialize"}),
+    ("pruning", {"inference_path": "sparse"}, {"inference_path": "masked"}),
+    ("lowrank", {}, {}),
+    ("hashednet", {}, {}),
+    ("dense", {}, {}),
+])
+def test_each_method_names_its_export_path(method, options, expected):
+    assert export_options(method, options) == expected
+    make_method(method, (64, 128), 0.1, **{**options, **expected})  # a path the method has
+
+
+def test_only_pruning_asks_for_the_sparsity_pass_and_only_unfactored_w_is_materialized():
+    assert [name for name in weight_methods() if get_method(name).export_sparse] == ["pruning"]
+    materialized = {(label, method) for label, method, options in METHODS
+                    if make_method(method, (64, 128), 0.1, **options).exports_dense_kernel}
+    assert materialized == {("deepthin-paper", "deepthin"), ("hashednet", "hashednet")}

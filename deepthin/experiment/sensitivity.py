@@ -29,6 +29,7 @@ from deepthin.compress import _select, compress
 from deepthin.conf_dir import CONF_DIR
 from deepthin.data import VOCAB, make_dataset
 from deepthin.experiment.evaluate import dev_metrics
+from deepthin.experiment.method_confs import per_matrix_methods
 from deepthin.experiment.run import choices, load_examples
 from deepthin.experiment.start import load_source
 from deepthin.experiment.strategies import PerMatrix
@@ -96,8 +97,8 @@ def sensitivity(argv: list[str]) -> Path:
     args = parse(argv)
     strategy = instantiate(OmegaConf.load(CONF_DIR / "method" / f"{args.method}.yaml"))
     if not isinstance(strategy, PerMatrix):
-        raise ValueError(f"method {args.method} is not a per-matrix method; allowed: deepthin, "
-                         "deepthin_aligned, lowrank, hashednet, pruning")
+        raise ValueError(f"method {args.method} is not a per-matrix method; allowed: "
+                         f"{', '.join(per_matrix_methods())}")
     results, model = load_source(args.from_run, {})
     cfg = OmegaConf.create(results["config"])
     keras.utils.set_random_seed(int(cfg.seed))

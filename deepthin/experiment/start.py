@@ -24,6 +24,7 @@ from omegaconf import DictConfig
 import recipes.layers  # noqa: F401  (registers the recipes' layers, which a saved model names)
 from deepthin.allocate import allocate_model
 from deepthin.compress import INITS
+from deepthin.experiment.method_confs import per_matrix_methods
 from deepthin.experiment.strategies import Builder, PerMatrix, Strategy
 from deepthin.validation import check_choice, check_ratio
 
@@ -103,7 +104,7 @@ def layer_ratios(cfg: DictConfig, strategy: Strategy, builder: Builder,
         return ratio, record
     if not isinstance(strategy, PerMatrix):
         raise ValueError(f"allocate=sensitivity needs a per-matrix method, not {strategy.name}; allowed: "
-                         "deepthin, deepthin_aligned, lowrank, hashednet, pruning")
+                         f"{', '.join(per_matrix_methods())}")
     allocation = allocate_model(builder(), strategy.method, ratio, cfg.model.compressed_layers,
                                 cfg.sensitivity_table, **strategy.method_options(total_steps))
     record["allocation"] = asdict(allocation)

@@ -1,9 +1,14 @@
 """What every compressed layer shares: its methods, its config, its saved state.
 
 A compressed layer owns one :class:`~deepthin.methods.base.WeightMethod` per
-weight matrix. This mixin keeps the keyword handling, ``get_config`` and the
+weight matrix. This mixin keeps the compression arguments, ``get_config`` and the
 weights-file layout in one place so that ``CompressedDense`` and
 ``CompressedLSTM`` only describe their maths.
+
+The method's options are one explicit argument, ``method_options`` (a dict), as Keras' own
+``Dense`` takes ``lora_rank`` and ``quantization_config``: a layer never has to know which
+keywords belong to which method, and ``get_config`` saves the dict as it is, so a saved config
+is the constructor's arguments and Keras' default ``from_config`` rebuilds the layer.
 
 Inference mode (config key ``inference``, set by :func:`deepthin.for_inference`):
 outside training, the layer multiplies through each method's
@@ -33,12 +38,6 @@ from deepthin.methods.base import WeightMethod
 from deepthin.methods.registry import get_method, make_method
 from deepthin.validation import check_ratio
 
-#: Keyword arguments that belong to ``keras.layers.Layer`` itself.
-LAYER_KWARGS = frozenset(
-    {"name", "dtype", "trainable", "autocast", "input_shape", "input_dim", "batch_size"}
-)
-
-
 #: What an unknown batch or time dimension counts as when a method picks its route: the order of a
 #: training batch's utterances and of an utterance's frames after striding. The trainer traces its
 #: steps for unknown batch and length (``Trainer.steps``), so this is what training sees.
@@ -50,13 +49,6 @@ def known_rows(lead: Sequence) -> int:
     return math.prod(UNKNOWN_DIM if d is None else int(d) for d in lead)
 
 
-def split_layer_kwargs(kwargs: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Separate Keras layer keywords from method options."""
-    layer = {k: v for k, v in kwargs.items() if k in LAYER_KWARGS}
-    method = {k: v for k, v in kwargs.items() if k not in LAYER_KWARGS}
-    return layer, method
-
-
 class CompressedLayerMixin:
     """Shared behaviour of layers whose weight matrices are compressed.
 
@@ -65,15 +57,17 @@ class CompressedLayerMixin:
     variables in ``self._plain_weights``.
     """
 
-    def _init_compression(self, method: str, ratio: float, seed: int | None, options: dict) -> None:
-        options = dict(options)
-        self.inference = bool(options.pop("inference", False))
-        self.fit_errors: dict[str, float] = dict(options.pop("fit_errors", None) or {})
+    def _init_compression(self, method: str, ratio: float, seed: int | None,
+                          method_options: dict[str, Any] | None, inference: bool,
+                          fit_errors: dict[str, float] | None) -> None:
+        """Check and keep the compression arguments (the layers' docstrings say what each means)."""
         get_method(method)  # fail at construction on an unknown name, not at build
         self.method = method
         self.ratio = check_ratio(ratio)
         self.seed = seed
-        self.method_options = dict(options)
+        self.method_options = dict(method_options or {})
+        self.inference = bool(inference)
+        self.fit_errors: dict[str, float] = dict(fit_errors or {})
         self.matrices: dict[str, WeightMethod] = {}
         self._plain_weights: list[keras.Variable] = []
 
@@ -125,12 +119,6 @@ class CompressedLayerMixin:
             "inference": self.inference,
             **({"fit_errors": dict(self.fit_errors)} if self.fit_errors else {}),
         }
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any]) -> Any:
-        config = dict(config)
-        options = config.pop("method_options", {}) or {}
-        return cls(**config, **options)
 
     # Keras calls these for model.save()/load_model() and save_weights()/load_weights().
     def save_own_variables(self, store: Any) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 import keras
 from keras import activations, initializers, ops
 
-from deepthin.layers.base import CompressedLayerMixin, split_layer_kwargs
+from deepthin.layers.base import CompressedLayerMixin
 
 
 @keras.saving.register_keras_serializable(package="deepthin")
@@ -20,8 +20,13 @@ class CompressedDense(CompressedLayerMixin, keras.layers.Layer):
         ratio: stored / original parameters of the kernel, in (0, 1].
         activation, use_bias, bias_initializer: as in ``keras.layers.Dense``.
         seed: seeds the kernel's initializers (``None``: Keras' global RNG).
-        **kwargs: Keras layer keywords (``name``, ``dtype``, ...) and the
-            method's options, e.g. ``policy="aligned"`` for DeepThin.
+        method_options: the method's options, e.g. ``{"policy": "aligned"}`` for DeepThin
+            (``None``: its defaults); the method rejects an option it does not know.
+        inference: multiply through the methods' inference paths outside training
+            (set by :func:`deepthin.for_inference`, see :mod:`deepthin.layers.base`).
+        fit_errors: relative error of each fitted matrix by name (set by ``init="fit"``; kept in
+            the config so that a loaded model still reports it).
+        **kwargs: Keras layer keywords (``name``, ``dtype``, ...).
     """
 
     def __init__(
@@ -33,11 +38,13 @@ class CompressedDense(CompressedLayerMixin, keras.layers.Layer):
         use_bias: bool = True,
         bias_initializer: Any = "zeros",
         seed: int | None = None,
+        method_options: dict[str, Any] | None = None,
+        inference: bool = False,
+        fit_errors: dict[str, float] | None = None,
         **kwargs: Any,
     ) -> None:
-        layer_kwargs, options = split_layer_kwargs(kwargs)
-        super().__init__(**layer_kwargs)
-        self._init_compression(method, ratio, seed, options)
+        super().__init__(**kwargs)
+        self._init_compression(method, ratio, seed, method_options, inference, fit_errors)
         self.units = int(units)
         self.activation = activations.get(activation)
         self.use_bias = use_bias

@@ -21,7 +21,7 @@ import keras
 from keras import activations, ops
 from keras.src import backend  # the RNN loop keras.layers.LSTM runs on
 
-from deepthin.layers.base import UNKNOWN_DIM, CompressedLayerMixin, split_layer_kwargs
+from deepthin.layers.base import UNKNOWN_DIM, CompressedLayerMixin
 
 
 @keras.saving.register_keras_serializable(package="deepthin")
@@ -30,7 +30,8 @@ class CompressedLSTM(CompressedLayerMixin, keras.layers.Layer):
 
     Args:
         units: number of cells.
-        method, ratio, seed, **kwargs: as for :class:`CompressedDense`.
+        method, ratio, seed, method_options, inference, fit_errors, **kwargs: as for
+            :class:`CompressedDense`.
         activation, recurrent_activation, use_bias, unit_forget_bias,
         return_sequences, return_state, go_backwards: as in ``keras.layers.LSTM``.
     """
@@ -49,11 +50,13 @@ class CompressedLSTM(CompressedLayerMixin, keras.layers.Layer):
         go_backwards: bool = False,
         zero_output_for_mask: bool = False,
         seed: int | None = None,
+        method_options: dict[str, Any] | None = None,
+        inference: bool = False,
+        fit_errors: dict[str, float] | None = None,
         **kwargs: Any,
     ) -> None:
-        layer_kwargs, options = split_layer_kwargs(kwargs)
-        super().__init__(**layer_kwargs)
-        self._init_compression(method, ratio, seed, options)
+        super().__init__(**kwargs)
+        self._init_compression(method, ratio, seed, method_options, inference, fit_errors)
         self.units = int(units)
         self.activation = activations.get(activation)
         self.recurrent_activation = activations.get(recurrent_activation)

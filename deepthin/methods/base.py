@@ -14,7 +14,7 @@ Layers hold methods, methods never hold layers' logic: the layer decides
 Two routes to ``x @ W`` outside inference mode (:meth:`matmul_fn`, chosen by
 :meth:`route`): *reconstruct* builds ``W`` in the graph and multiplies by it;
 *factored*, for methods whose ``W`` is a product ``A B`` of thin matrices laid
-out from their variables (:meth:`factors`: ``lowrank``, aligned ``deepthin``),
+out from their variables (:meth:`factors`: low rank, aligned DeepThin),
 computes ``(x A) B`` so that neither the forward pass nor the backward pass
 (gradients reach the variables through the same two matmuls and the layout)
 ever touches an ``m x n`` matrix. ``training_path="auto"`` (the default)
@@ -35,6 +35,9 @@ a refresh after loading new weights is seen by functions traced before it.
 Fitting (:meth:`WeightMethod.fit`, see :mod:`deepthin.methods.fitting`): each
 method sets its stored form from a trained dense kernel, since only it knows
 which entries its stored values produce.
+
+What benchmarks, the ratio table and the exporter ask of a method (its variants, its export
+form) is inherited from :class:`~deepthin.methods.traits.MethodTraits`.
 """
 
 from __future__ import annotations
@@ -49,6 +52,7 @@ import tensorflow as tf
 from keras import ops
 
 from deepthin.methods.fitting import relative_error
+from deepthin.methods.traits import MethodTraits
 from deepthin.validation import check_choice, check_matrix_shape, check_options, check_ratio
 
 #: ``training_path`` option of methods with a factored route (see :meth:`WeightMethod.route`).
@@ -59,7 +63,7 @@ TRAINING_PATHS = ("auto", "factored", "reconstruct")
 MATMUL_OVERHEAD_MACS = 50_000
 
 
-class WeightMethod:
+class WeightMethod(MethodTraits):
     """Base class: a weight matrix stored in compressed form.
 
     Subclasses set :attr:`name` and :attr:`option_defaults`, compute their

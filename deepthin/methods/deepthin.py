@@ -94,9 +94,7 @@ policies, ratios 0.02 and 0.1) they differ by at most 2.6e-4 (0.88646 vs 0.88620
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import keras
@@ -105,6 +103,7 @@ from keras import ops
 
 from deepthin.methods.base import TRAINING_PATHS, WeightMethod, factor_std, factored_matmul
 from deepthin.methods.deepthin_paths import blocked_matmul, compact_matmul, compact_state
+from deepthin.methods.deepthin_plans import PLANNERS
 from deepthin.methods.fitting import best_rank_factors, low_rank_with_partial_row
 from deepthin.methods.registry import register
 from deepthin.validation import check_choice
@@ -113,82 +112,6 @@ POLICIES = ("paper", "aligned")
 INFERENCE_PATHS = ("auto", "factored", "compact", "blocked", "materialize")
 #: Alternating least-squares sweeps of a fit's partly used row (module doc).
 ALS_SWEEPS = 3
-
-
-@dataclass(frozen=True)
-class AuxPlan:
-    """Auxiliary shape ``(m_aux, n_aux)`` and rank of a DeepThin matrix."""
-
-    m_aux: int
-    n_aux: int
-    rank: int
-
-    @property
-    def params(self) -> int:
-        return self.rank * (self.m_aux + self.n_aux)
-
-
-def _coprime_split(total: int, m: int, n: int) -> tuple[int, int] | None:
-    """Split ``total = m' + n'`` as squarely as possible with ``gcd(n', n) = 1``
-    and ``m' n' >= m n``; ``None`` if no such split exists."""
-    half = total // 2
-    for offset in range(total):
-        candidates = {half - offset, total - half + offset}
-        feasible = [c for c in candidates if 1 <= c < total and (total - c) * c >= m * n]
-        if not feasible:
-            return None  # moving further from square only shrinks the product
-        coprime = [c for c in sorted(feasible) if math.gcd(c, n) == 1]
-        if coprime:
-            n_aux = coprime[0]
-            return total - n_aux, n_aux
-    return None
-
-
-def _min_coprime_total(m: int, n: int) -> int:
-    """Smallest ``m' + n'`` admitting a coprime split that covers ``m n`` entries."""
-    total = 2 * math.isqrt(m * n)
-    while _coprime_split(total, m, n) is None:
-        total += 1
-    return total
-
-
-def plan_paper(m: int, n: int, ratio: float) -> AuxPlan:
-    """The ``paper`` policy: near-square, misaligned auxiliary shape."""
-    budget = ratio * m * n
-    smallest = _min_coprime_total(m, n)
-    rank = max(1, int(budget // smallest))
-    while True:
-        total = max(smallest, round(budget / rank))
-        split = _coprime_split(total, m, n)
-        if split is not None:
-            return AuxPlan(split[0], split[1], rank)
-        rank -= 1  # a wider total always has a split; only rounding can miss
-
-
-def _aligned_candidates(m: int, n: int) -> list[tuple[int, int, int]]:
-    """``(k, n_aux, minimal m_aux)`` for every multiple and divisor width of ``n``."""
-    out = []
-    for k in range(1, m + 1):  # n' = k n: one row of X@Y covers k rows of W
-        out.append((k, k * n, math.ceil(m / k)))
-    for k in range(2, n + 1):  # n' = n / k: one row of W is k rows of X@Y
-        if n % k == 0:
-            out.append((k, n // k, m * k))
-    return out
-
-
-def plan_aligned(m: int, n: int, ratio: float) -> AuxPlan:
-    """The ``aligned`` policy: the paper's near-square auxiliary shape with an aligned ``n'``."""
-    budget = ratio * m * n
-    candidates = _aligned_candidates(m, n)
-    k, n_aux, m_min = min(candidates, key=lambda c: (abs(math.log(c[1] / c[2])), c[0]))
-    rank = int(budget // (m_min + n_aux))
-    if rank < 1:  # too small: r = 1 at the cheapest aligned shape
-        k, n_aux, m_min = min(candidates, key=lambda c: c[1] + c[2])
-        return AuxPlan(m_min, n_aux, 1)
-    return AuxPlan(max(m_min, round(budget / rank) - n_aux), n_aux, rank)  # spare rows fill the budget
-
-
-PLANNERS = {"paper": plan_paper, "aligned": plan_aligned}
 
 
 def materialize(x: Any, y: Any, shape: tuple[int, int]) -> Any:
@@ -231,6 +154,30 @@ class DeepThinMethod(WeightMethod):
         if n % n_aux == 0:
             return "divisor", n // n_aux
         return None
+
+    # ------------------------------------------------ traits (deepthin.methods.traits)
+    @classmethod
+    def variants(cls) -> dict[str, dict[str, Any]]:
+        """Both policies: the same budget in two layouts, compared side by side."""
+        return {f"deepthin-{policy}": {"policy": policy} for policy in ("aligned", "paper")}
+
+    @classmethod
+    def inference_variants(cls) -> dict[str, dict[str, Any]]:
+        """The aligned policy's factors, and both ways the paper policy uses ``W``."""
+        return {"deepthin-aligned": {"policy": "aligned", "inference_path": "factored"},
+                "deepthin-paper": {"policy": "paper", "inference_path": "materialize"},
+                "deepthin-paper-blocked": {"policy": "paper", "inference_path": "blocked"}}
+
+    @classmethod
+    def export_options(cls, options: dict[str, Any]) -> dict[str, Any]:
+        """Aligned: ``compact``, ``X`` and ``Y`` as stored (``factored`` copies blocks of them).
+        Paper: ``materialize``, since a misaligned ``W`` has no product form a graph op runs."""
+        aligned = {**cls.option_defaults, **options}["policy"] == "aligned"
+        return {"inference_path": "compact" if aligned else "materialize"}
+
+    @property
+    def exports_dense_kernel(self) -> bool:
+        return self.options["policy"] != "aligned"
 
     def create_variables(self, layer: keras.layers.Layer, prefix: str) -> list[keras.Variable]:
         std = factor_std(self.shape, self.plan.rank)

@@ -19,6 +19,11 @@ class DenseMethod(WeightMethod):
     name = "dense"
     target_ratio = 1.0
 
+    @classmethod
+    def variants(cls) -> dict[str, dict[str, Any]]:
+        """None: the baseline every variant is compared with is not one of them."""
+        return {}
+
     def create_variables(self, layer: keras.layers.Layer, prefix: str) -> list[keras.Variable]:
         init = keras.initializers.GlorotUniform(seed=self._next_seed())
         self.w = layer.add_weight(name=prefix, shape=self.shape, initializer=init)

@@ -80,6 +80,11 @@ class HashedNetMethod(WeightMethod):
         kernels must not share a hash pattern."""
         return int(self.options["hash_seed"]) + self.matrix_index
 
+    @property
+    def exports_dense_kernel(self) -> bool:
+        """Always: a hashed ``W`` has no product form a graph op runs (see :mod:`deepthin.methods.traits`)."""
+        return True
+
     def create_variables(self, layer: keras.layers.Layer, prefix: str) -> list[keras.Variable]:
         m, n = self.shape
         limit = float(np.sqrt(6.0 / (m + n)))  # entries are +-w, so w gets Glorot's variance

@@ -109,6 +109,17 @@ class PruningMethod(WeightMethod):
         "prune_at_end_step": True, "inference_path": "sparse", "fit_mode": FIT_MODES[0],
     }
     dynamic_cache_keys = frozenset({"indices", "values"})  # the nonzero count changes on load
+    export_sparse = True  # the masked kernel is stored sparse only by the converter's sparsity pass
+
+    @classmethod
+    def inference_variants(cls) -> dict[str, dict[str, Any]]:
+        """Both inference paths (module doc)."""
+        return {f"pruning-{path}": {"inference_path": path} for path in INFERENCE_PATHS}
+
+    @classmethod
+    def export_options(cls, options: dict[str, Any]) -> dict[str, Any]:
+        """``masked``: the converter's sparsity pass stores the masked kernel in LiteRT's sparse format."""
+        return {"inference_path": "masked"}
 
     def __init__(self, shape: tuple[int, int], ratio: float, **options: Any) -> None:
         super().__init__(shape, ratio, **options)
@@ -132,7 +143,7 @@ class PruningMethod(WeightMethod):
         """Weights kept at ``sparsity`` (at least one)."""
         return max(1, round((1.0 - sparsity) * self.original_params))
 
-    def apply_final_mask(self) -> None:
+    def apply_final_state(self) -> None:
         """Keep the ``ratio m n`` largest weights now, as a finished schedule would.
 
         An untrained pruning matrix keeps every weight (the schedule has not run);

@@ -39,8 +39,8 @@ def test_tiny_model_learns_a_classification_task(method):
     options = {"end_step": 150, "frequency": 20} if method == "pruning" else {}
     model = keras.Sequential([
         keras.Input((32,)),
-        CompressedDense(128, method=method, ratio=0.25, activation="relu", seed=1, **options),
-        CompressedDense(4, method=method, ratio=0.5, seed=2, **options),
+        CompressedDense(128, method=method, ratio=0.25, activation="relu", seed=1, method_options=options),
+        CompressedDense(4, method=method, ratio=0.5, seed=2, method_options=options),
     ])
     model.compile(
         optimizer=keras.optimizers.Adam(3e-3),

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from deepthin.layers import CompressedDense
-from deepthin.methods.deepthin import DeepThinMethod, plan_aligned, plan_paper
+from deepthin.methods.deepthin import DeepThinMethod
+from deepthin.methods.deepthin_plans import plan_aligned, plan_paper
 from deepthin.methods.lowrank import LowRankMethod
 
 
@@ -16,7 +17,7 @@ def reference_kernel(x: np.ndarray, y: np.ndarray, m: int, n: int) -> np.ndarray
 @pytest.mark.parametrize("policy", ["paper", "aligned"])
 @pytest.mark.parametrize("shape", [(24, 40), (64, 64), (30, 7)])
 def test_kernel_matches_numpy_reference(policy, shape):
-    layer = CompressedDense(shape[1], method="deepthin", ratio=0.3, policy=policy, seed=3)
+    layer = CompressedDense(shape[1], method="deepthin", ratio=0.3, method_options={"policy": policy}, seed=3)
     layer.build((None, shape[0]))
     matrix = layer.kernel_matrix
     expected = reference_kernel(matrix.x.numpy(), matrix.y.numpy(), *shape)

@@ -11,7 +11,7 @@ from deepthin.methods.hashednet import hash_positions
 
 def fitted(method: str, shape: tuple[int, int], ratio: float, kernel: np.ndarray, **options):
     """A built layer holding ``shape`` at ``ratio``, fitted to ``kernel``; returns (matrix, error)."""
-    layer = CompressedDense(shape[1], method=method, ratio=ratio, seed=0, **options)
+    layer = CompressedDense(shape[1], method=method, ratio=ratio, seed=0, method_options=options)
     layer.build((None, shape[0]))
     error = layer.kernel_matrix.fit_to(kernel)
     return layer.kernel_matrix, error

@@ -6,7 +6,7 @@ from deepthin.methods.hashednet import hash_positions
 
 
 def test_entries_share_buckets_as_the_hash_says():
-    layer = CompressedDense(48, method="hashednet", ratio=0.1, hash_seed=7, seed=0)
+    layer = CompressedDense(48, method="hashednet", ratio=0.1, method_options={"hash_seed": 7}, seed=0)
     layer.build((None, 32))
     matrix = layer.kernel_matrix
     w = matrix.w.numpy()

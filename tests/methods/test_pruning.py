@@ -4,6 +4,7 @@ import pytest
 
 from deepthin.layers import CompressedDense
 from deepthin.methods.pruning import PruningMethod, polynomial_sparsity
+from deepthin.methods.registry import make_method
 
 
 def test_schedule_is_zhu_gupta_cubic():
@@ -21,7 +22,8 @@ def _train(model, steps):
 
 def test_reaches_target_at_end_step_and_pruned_stay_zero():
     layer = CompressedDense(
-        32, method="pruning", ratio=0.1, begin_step=2, end_step=13, frequency=4, seed=0
+        32, method="pruning", ratio=0.1, seed=0,
+        method_options={"begin_step": 2, "end_step": 13, "frequency": 4},
     )
     model = keras.Sequential([keras.Input((16,)), layer])
     model.compile(optimizer=keras.optimizers.Adam(0.05), loss="mse")
@@ -43,7 +45,8 @@ def test_reaches_target_at_end_step_and_pruned_stay_zero():
 
 
 def test_intermediate_sparsity_follows_schedule():
-    layer = CompressedDense(32, method="pruning", ratio=0.2, end_step=10, frequency=5, seed=0)
+    layer = CompressedDense(32, method="pruning", ratio=0.2, method_options={"end_step": 10, "frequency": 5},
+                            seed=0)
     model = keras.Sequential([keras.Input((16,)), layer])
     model.compile(optimizer="adam", loss="mse")
     _train(model, 6)  # steps 1..6, last update at step 5
@@ -72,7 +75,7 @@ def _zeros_after_each_batch(batches=120, **options):
     (6 decimals), the zero fraction after every batch (index 0: before training) and the model.
     """
     rng = np.random.default_rng(0)
-    layer = CompressedDense(32, method="pruning", ratio=0.1, use_bias=False, seed=0, **options)
+    layer = CompressedDense(32, method="pruning", ratio=0.1, use_bias=False, seed=0, method_options=options)
     model = keras.Sequential([keras.Input((64,)), layer])
     model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
     matrix = layer.kernel_matrix
@@ -165,3 +168,17 @@ def test_file_with_the_old_counter_loads_one_step_on():
 def test_prune_at_end_step_must_be_a_bool():
     with pytest.raises(ValueError, match="prune_at_end_step='no' is invalid; allowed: True, False"):
         PruningMethod((8, 8), 0.5, prune_at_end_step="no")
+
+
+def test_final_state_is_the_finished_schedule_and_other_methods_keep_theirs():
+    holder = keras.layers.Layer()
+    matrix = make_method("pruning", (16, 32), 0.1)
+    matrix.build(holder, "kernel", seed=0)
+    matrix.apply_final_state()
+    assert matrix.stored_params() == round(0.1 * 16 * 32) and matrix.step.numpy() == 0
+    lowrank = make_method("lowrank", (16, 32), 0.1)
+    lowrank.build(holder, "other", seed=0)
+    before = [v.numpy() for v in lowrank.variables]
+    lowrank.apply_final_state()
+    for value, variable in zip(before, lowrank.variables, strict=True):
+        np.testing.assert_array_equal(value, variable.numpy())

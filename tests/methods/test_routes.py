@@ -98,7 +98,7 @@ def test_training_path_is_checked_and_kept_in_the_config():
         make_method("lowrank", (8, 8), 0.5, training_path="fast")
     with pytest.raises(ValueError, match="training_path='factored' needs a factored form"):
         make_method("deepthin", (64, 64), 0.1, policy="paper", training_path="factored")
-    layer = CompressedDense(8, method="lowrank", ratio=0.5, training_path="reconstruct")
+    layer = CompressedDense(8, method="lowrank", ratio=0.5, method_options={"training_path": "reconstruct"})
     restored = CompressedDense.from_config(layer.get_config())
     assert restored.method_options == {"training_path": "reconstruct"}
 
@@ -109,7 +109,7 @@ def test_lstm_outputs_and_gradients_agree_across_routes(method, options):
     results = []
     for path in ("factored", "reconstruct"):
         layer = CompressedLSTM(24, method=method, ratio=0.1, seed=5, return_sequences=True,
-                               training_path=path, **options)
+                               method_options={"training_path": path, **options})
         with tf.GradientTape() as tape:
             loss = tf.reduce_sum(layer(x, training=True) ** 2)
         grads = tape.gradient(loss, layer.trainable_variables)

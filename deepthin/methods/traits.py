@@ -1,0 +1,52 @@
+"""What tools outside a layer ask of a method, answered by the method so that none of them names it.
+
+The ratio table and the benchmarks compare every method's :meth:`~MethodTraits.variants` (and
+time its :meth:`~MethodTraits.inference_variants`); benchmarks and exports of untrained models
+first put each matrix in the state a finished training run leaves
+(:meth:`~MethodTraits.apply_final_state`); the LiteRT exporter (:mod:`deepthin.export`) asks for
+the inference path whose converted graph stays compressed (:meth:`~MethodTraits.export_options`),
+whether the converter's sparsity pass is needed (:attr:`~MethodTraits.export_sparse`) and whether
+the file ends up holding ``W`` itself (:attr:`~MethodTraits.exports_dense_kernel`).
+:class:`~deepthin.methods.base.WeightMethod` inherits these defaults, so a new method overrides
+only what differs for it, and adding one needs no edit in those tools.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class MethodTraits:
+    """Defaults for the questions in the module doc: one variant, nothing special at export."""
+
+    name: ClassVar[str] = ""
+    #: Whether the export needs the converter's sparsity pass (``EXPERIMENTAL_SPARSITY``) to store
+    #: this method's kernel in sparse form. The pass rewrites *every* constant with enough zeros, and
+    #: on a zero-padded factor inside an LSTM loop it gave wrong logits (LiteRT 2.3), so a model gets
+    #: it only when one of its methods needs it.
+    export_sparse: ClassVar[bool] = False
+
+    @classmethod
+    def variants(cls) -> dict[str, dict[str, Any]]:
+        """Option sets compared side by side, by label: one per storage layout (default: the method)."""
+        return {cls.name: {}}
+
+    @classmethod
+    def inference_variants(cls) -> dict[str, dict[str, Any]]:
+        """Option sets of the inference paths ``deepthin-bench`` times, by label (default: the variants)."""
+        return cls.variants()
+
+    @classmethod
+    def export_options(cls, options: dict[str, Any]) -> dict[str, Any]:
+        """Options overriding a layer's ``options`` at export: the inference path whose converted graph
+        stays compressed, because the converter stores every tensor the graph reads (default: none)."""
+        return {}
+
+    @property
+    def exports_dense_kernel(self) -> bool:
+        """Whether the exported graph holds ``W`` materialized, for want of a compressed form a graph op
+        can run (the export reports it, since the file is then as large as a dense one)."""
+        return False
+
+    def apply_final_state(self) -> None:
+        """Put the matrix in the state a finished training run leaves it in (default: it already is)."""
