@@ -31,7 +31,10 @@ from pathlib import Path
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-os.environ.setdefault("TF_CPU_ALLOCATOR_USE_BFC", "true")  # allocator statistics for --train's memory
+if "--train" in sys.argv:
+    # --train's peak-memory column needs the BFC allocator's statistics; TensorFlow picks its allocator
+    # when it loads (the import below), before argparse runs, so the inference timings keep the default
+    os.environ.setdefault("TF_CPU_ALLOCATOR_USE_BFC", "true")
 
 import pandas as pd  # noqa: E402
 import tensorflow as tf  # noqa: E402
@@ -49,6 +52,9 @@ from deepthin.bench_models import bench_inference  # noqa: E402
 from deepthin.bench_train import PRESETS, TRAIN_RATIOS, bench_train, memory_table, plot_train, train_table  # noqa: E402
 from deepthin.timing import thread_settings  # noqa: E402
 from deepthin.validation import check_choice, check_matrix_shape, check_ratio  # noqa: E402
+
+#: Presets of the whole-model inference timings unless ``--presets`` says otherwise.
+INFER_PRESETS = "cpu,paper"
 
 
 def _shape(text: str) -> tuple[int, int]:
@@ -70,12 +76,13 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--repeats", type=int, default=30, help="timed calls per measurement (at most)")
     parser.add_argument("--out", default="results", help="output folder")
     parser.add_argument("--models", default="tfkaldi,deepspeech", help="recipes to time ('' for none)")
-    parser.add_argument("--preset", default="cpu,paper", help="presets of the whole-model inference timings")
+    parser.add_argument("--presets", "--preset", dest="presets", default=None,
+                        help=f"recipe presets (default: {INFER_PRESETS} for the inference timings, "
+                             f"{','.join(PRESETS)} with --train)")
     parser.add_argument("--model-ratio", type=float, default=0.01)
     parser.add_argument("--frames", type=int, default=100)
     parser.add_argument("--train", action="store_true",
                         help="time whole training steps instead (bench_train.csv, bench_train.png)")
-    parser.add_argument("--presets", default=",".join(PRESETS), help="presets of --train")
     parser.add_argument("--train-batch", type=int, default=16, help="utterances per --train step")
     parser.add_argument("--quick", action="store_true",
                         help="tiny shapes and the tiny preset: a smoke test in seconds")
@@ -107,7 +114,7 @@ def _table(frame: pd.DataFrame, index: list[str], values: str) -> str:
 
 def _train_main(args: argparse.Namespace, out: Path, log: Callable[[str], None]) -> int:
     """``--train``: time a training step of every (recipe, preset, method, ratio) against dense."""
-    recipes, presets = _recipes_and_presets(args.models, args.presets)
+    recipes, presets = _recipes_and_presets(args.models, args.presets or ",".join(PRESETS))
     ratios = [check_ratio(r) for r in _numbers(args.ratios or ",".join(map(str, TRAIN_RATIOS)),
                                                 float, "--ratios")]
     if args.quick:
@@ -152,7 +159,7 @@ def _run_layers(args: argparse.Namespace, batches: list[int], out: Path, log: Ca
 
 def _run_models(args: argparse.Namespace, batches: list[int], out: Path, log: Callable[[str], None]) -> None:
     """Whole recipes: ``bench_models.csv`` (Keras, LiteRT, .tflite sizes)."""
-    recipes, presets = _recipes_and_presets(args.models, args.preset)
+    recipes, presets = _recipes_and_presets(args.models, args.presets or INFER_PRESETS)
     infer = bench_inference(recipes, presets, args.model_ratio, batches[:2], args.frames, args.repeats,
                             log=log).assign(**thread_settings())
     infer.to_csv(out / "bench_models.csv", index=False)
@@ -173,7 +180,7 @@ def _layers_main(args: argparse.Namespace, out: Path, log: Callable[[str], None]
     """Layer paths against dense matmul (unless ``--shapes ''``), then whole-model inference."""
     if args.quick:
         args.shapes, args.ratios, args.batches = "64x128,96x96", "0.05", "1,4"
-        args.repeats, args.preset, args.frames = 5, "tiny", 8
+        args.repeats, args.presets, args.frames = 5, "tiny", 8
     batches = _numbers(args.batches, int, "--batches")
     mismatches = _run_layers(args, batches, out, log) if args.shapes else 0
     if args.models:
