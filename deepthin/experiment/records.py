@@ -20,8 +20,8 @@ DISPLAY_KEYS = ("trainer.progress", "trainer.tensorboard", "data.progress", "dat
                 "data.cache_dir", "cache_dir")
 #: Keys added to the config after runs were recorded, with the value those runs had implicitly.
 ADDED_KEYS = {"init": "random", "from_run": None, "allocate": "uniform", "sensitivity_table": None}
-#: Keys of the model config before it was composed per preset (issue 17): the builder's dotted path,
-#: every preset's architecture, and the never-read name of the width the hand-tuned baseline narrows.
+#: Keys of the model config before it was composed per preset: the builder's dotted path, every
+#: preset's architecture, and the never-read name of the width the hand-tuned baseline narrows.
 UNCOMPOSED_MODEL_KEYS = ("builder", "presets", "width_key")
 #: Where a training run records its config (``results.json`` holds it once the run is complete).
 CONFIG_RECORD = Path("checkpoint") / "config.json"
@@ -30,7 +30,7 @@ CONFIG_RECORD = Path("checkpoint") / "config.json"
 def current_shape(config: dict[str, Any]) -> dict[str, Any]:
     """A recorded config in today's shape (the record itself is never rewritten).
 
-    Before issue 17 the model config held ``builder`` and all ``presets``; today ``model.arch`` is the
+    The model config once held ``builder`` and all ``presets``; today ``model.arch`` is the
     composed builder of the run's preset: Hydra's ``_target_``/``_partial_``, the feature count, then
     that preset's architecture. Nothing else changed, so the translation is exact.
     """
