@@ -7,13 +7,17 @@ resolved config, command-line overrides, the strategy's ``method_details``, seed
 versions), the trained model and its checkpoints. Running the same command again resumes a killed run, and a
 run whose ``results.json`` is complete is skipped. ``from_run``, ``init`` and ``allocate`` start from a
 finished dense run instead of from scratch (:mod:`deepthin.experiment.start`).
+
+Bad input is refused where it enters, in one line: the command line before Hydra starts
+(:func:`check_overrides`), the composed config before anything is built (:func:`check_config`).
+:func:`run` keeps the run directory's books (:mod:`deepthin.experiment.records`); :func:`train` is
+the experiment itself: data, the method's model with its budget, training, one evaluation.
 """
 
 from __future__ import annotations
 
 import sys
 import time
-from datetime import datetime, timezone
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -31,9 +35,10 @@ from deepthin.data import VOCAB
 from deepthin.experiment.datamodule import SpeechData
 from deepthin.experiment.decoders import lexicon_decoder
 from deepthin.experiment.evaluate import dev_metrics, evaluate, is_trained, recognition_metrics
-from deepthin.experiment.provenance import git_commit, package_versions
+from deepthin.experiment.provenance import provenance
 from deepthin.experiment.records import finished_results, record_config, write_results
 from deepthin.experiment.start import ALLOCATIONS, check_start, layer_ratios, source_builder, variant_suffix
+from deepthin.experiment.strategies import Builder, Built, Strategy
 from deepthin.experiment.trainer import Trainer, TrainerConfig, saved_state
 from deepthin.size import RATIO_TOLERANCE, model_stored_params
 from deepthin.validation import check_choice, check_ratio
@@ -69,12 +74,15 @@ def check_overrides(argv: list[str]) -> None:
                 check_choice(key, option, CHOICES[key])
         elif key == "ratio":
             for option in values:
-                try:
-                    number = float(option)
-                except ValueError:
-                    message = f"ratio={option!r} is not a number; allowed: a number in (0, 1]"
-                    raise ValueError(message) from None
-                check_ratio(number)
+                check_ratio(_number(option))
+
+
+def _number(text: str) -> float | str:
+    """``text`` as a number, or as it is (which :func:`check_ratio` then names as not a number)."""
+    try:
+        return float(text)
+    except ValueError:
+        return text
 
 
 def check_config(cfg: DictConfig) -> float:
@@ -117,9 +125,7 @@ def train(cfg: DictConfig, out_dir: Path, config: dict[str, Any]) -> dict[str, A
     data = SpeechData.from_config(cfg, corpus)
     trainer = Trainer(TrainerConfig(**cfg.trainer), VOCAB.blank)
     total_steps = trainer.config.epochs * data.steps_per_epoch
-    strategy = instantiate(cfg.method)
-    ratios, start = layer_ratios(cfg, strategy, builder, ratio, total_steps)
-    built = strategy.build(builder, ratio, cfg.model.compressed_layers, total_steps, cfg.init, ratios)
+    strategy, built, start = build_model(cfg, builder, ratio, total_steps)
     if cfg.init == "fit":  # the fitted model before fine-tuning, on the same metrics as the final one
         start["metrics_at_fit"] = {**dev_metrics(built.model, data.dev, VOCAB),
                                    **recognition_metrics(built.model, data.test, VOCAB, decoder)}
@@ -137,11 +143,19 @@ def train(cfg: DictConfig, out_dir: Path, config: dict[str, Any]) -> dict[str, A
         "method_details": strategy.details(total_steps), **start,
         "metrics": metrics, "size": evaluation.size, "history": state.history,
         "corpus": corpus.summary().to_dict(orient="records"),
-        "config": config, "overrides": list(HydraConfig.get().overrides.task),
-        "git_commit": git_commit(), "packages": package_versions(),
-        "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "config": config, "overrides": list(HydraConfig.get().overrides.task), **provenance(),
         "trained": is_trained(metrics), "complete": True,
     }
+
+
+def build_model(cfg: DictConfig, builder: Builder, ratio: float, total_steps: int
+                ) -> tuple[Strategy, Built, dict[str, Any]]:
+    """The method (``cfg.method``), its model of the recipe with its budget, and what ``results.json``
+    records of the model's start."""
+    strategy = instantiate(cfg.method)
+    ratios, start = layer_ratios(cfg, strategy, builder, ratio, total_steps)
+    built = strategy.build(builder, ratio, cfg.model.compressed_layers, total_steps, cfg.init, ratios)
+    return strategy, built, start
 
 
 def within_budget(target_params: int, model: keras.Model) -> bool:
