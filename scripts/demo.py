@@ -1,7 +1,5 @@
 """A one-minute tour of the library: compress a small classifier at ratio 0.05
-with every per-matrix method, train each the same way, compare accuracy and size.
-
-Run by ``make run`` until the experiment runner (``deepthin-run``) lands.
+with every per-matrix method, train each the same way, compare accuracy and size (``make demo``).
 """
 
 from __future__ import annotations

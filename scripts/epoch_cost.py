@@ -16,47 +16,36 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
-from functools import partial
 
 import keras
 import tensorflow as tf
-from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 
-from deepthin.data import VOCAB, FeatureConfig, extract_features, make_dataset
-from deepthin.experiment.run import CONF_DIR, ctc_examples
+from deepthin.data import VOCAB
+from deepthin.experiment.datamodule import SpeechData
 from deepthin.experiment.trainer import Trainer, TrainerConfig, any_shape
-from recipes.presets import build
+from recipes.presets import compose_config, model_builder
 
 TRACED_STEPS = 3
 
 
 def epoch_batches(overrides: list[str]) -> tuple[object, tf.data.Dataset, int]:
     """The run's config, epoch 0's training batches and the steps per epoch."""
-    with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
-        cfg = compose("config", overrides=overrides)
-    corpus = instantiate(cfg.data).load()
-    features = FeatureConfig(**cfg.model.features)
-    examples = ctc_examples(extract_features(corpus, features, cache_dir=cfg.cache_dir), cfg)
-    batch_size = int(cfg.batch_size)
-    batches = make_dataset(examples["train"], batch_size, shuffle=True, seed=int(cfg.seed) * 1000,
-                           drop_remainder=True, sort_window=int(cfg.sort_window))
-    return cfg, batches, len(examples["train"]) // batch_size
+    cfg = compose_config(overrides)
+    data = SpeechData.from_config(cfg, instantiate(cfg.data).load())
+    return cfg, data.train(0), data.steps_per_epoch
 
 
 def step_times(cfg: object, method: str, batches: tf.data.Dataset, steps: int, max_steps: int | None
                ) -> tuple[list[float], list[float]]:
     """Wall and CPU seconds of each training step of epoch 0 (the first ``max_steps`` only, if given)."""
     name, _, policy = method.partition(":")
-    with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
-        method_cfg = compose("config", overrides=[f"method={name}"] +
-                             ([f"method.policy={policy}"] if policy else [])).method
+    method_cfg = compose_config([f"method={name}"] + ([f"method.policy={policy}"] if policy else [])).method
     keras.utils.set_random_seed(int(cfg.seed))
     trainer = Trainer(TrainerConfig(**{**cfg.trainer, "progress": False, "tensorboard": False}),
                       VOCAB.blank)
-    builder = partial(build, cfg.model, cfg.preset.name, VOCAB.size)
-    model = instantiate(method_cfg).build(builder, float(cfg.ratio), cfg.model.compressed_layers,
-                                          trainer.config.epochs * steps)
+    model = instantiate(method_cfg).build(model_builder(cfg.model, VOCAB.size), float(cfg.ratio),
+                                          cfg.model.compressed_layers, trainer.config.epochs * steps).model
     model.compile(optimizer=trainer.optimizer(steps))
     train_step, _ = trainer.steps(model, batches.element_spec)  # as Trainer.fit does
     walls, cpus = [], []
@@ -82,13 +71,13 @@ def dense_step_flops(cfg: object, batches: tf.data.Dataset, count: int) -> float
     Forward multiply-adds per output frame (every matmul: ``m n`` per ``Dense``, ``(m + u) 4u`` per LSTM
     direction), times the frames after the stride, times 3 (forward, two backward products), times 2.
     """
-    model = build(cfg.model, cfg.preset.name, VOCAB.size)
+    model = model_builder(cfg.model, VOCAB.size)()
     per_frame = 0
     for layer in model._flatten_layers(include_self=False):
         for weight in layer.weights:
             if weight.path.endswith(("kernel", "recurrent_kernel")):
                 per_frame += int(weight.shape[0]) * int(weight.shape[1])
-    stride = int(cfg.model.presets[cfg.preset.name].stride)
+    stride = int(cfg.model.arch.stride)
     frames = [int(b["features"].shape[0]) * -(-int(b["features"].shape[1]) // stride)
               for b in batches.take(count)]
     return 6.0 * per_frame * statistics.mean(frames)

@@ -6,6 +6,7 @@ import math
 import statistics
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -14,11 +15,36 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from deepthin.data import VOCAB
 from deepthin.experiment.ctc import ctc_loss, decode, forward, model_inputs
+from deepthin.experiment.datamodule import SpeechData
 from deepthin.experiment.decoders import LexiconCTCDecoder
 from deepthin.export import save_for_inference
+from deepthin.inference import for_inference
 from deepthin.size import model_stored_params, size_report
 from deepthin.timing import median_latency
+
+
+@dataclass
+class Evaluation:
+    """A trained model's quality and speed (``metrics``), their wall time, and its size."""
+
+    metrics: dict[str, float]
+    seconds: float
+    size: dict[str, Any]
+
+
+def evaluate(model: keras.Model, data: SpeechData, lexicon: LexiconCTCDecoder, target_params: int,
+             model_path: Path, latency_repeats: int) -> Evaluation:
+    """Everything a run reports of its trained model: quality on the evaluated split (``eval.split``),
+    speed on test utterances of the model as it would be deployed (each method's fast inference path),
+    and size, saving it to ``model_path``."""
+    started = time.perf_counter()
+    metrics = recognition_metrics(model, data.test, VOCAB, lexicon)
+    deployed = for_inference(model)
+    metrics.update(speed_metrics(deployed, data.examples["test"], data.frame_seconds, latency_repeats))
+    seconds = time.perf_counter() - started
+    return Evaluation(metrics, seconds, size_metrics(model, target_params, model_path))
 
 
 def recognition_metrics(

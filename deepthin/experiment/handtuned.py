@@ -13,7 +13,6 @@ from collections.abc import Callable, Iterable
 import keras
 
 from deepthin.compress import _select
-from deepthin.validation import check_ratio
 
 
 def compressed_budget(
@@ -22,9 +21,9 @@ def compressed_budget(
     """Total parameters of ``model`` if its selected matrices stored ``ratio`` of their size.
 
     This is the size every compressed variant of ``model`` aims at, hence the
-    size a hand-tuned network must match for a fair comparison.
+    size a hand-tuned network must match for a fair comparison. ``ratio`` is the run's, checked
+    where it enters (``deepthin-run``'s command line and config).
     """
-    ratio = check_ratio(ratio)
     chosen = _select(model, layers)
     matrix_params = 0
     for layer in model.layers:

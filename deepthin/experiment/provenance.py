@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import subprocess
+from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 PACKAGES = ("deepthin", "tensorflow-cpu", "keras", "numpy", "hydra-core", "omegaconf", "jiwer",
             "flashlight-text", "librosa", "pandas")
@@ -33,3 +35,9 @@ def package_versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             versions[name] = "not installed"
     return versions
+
+
+def provenance() -> dict[str, Any]:
+    """What ``results.json`` records of the code and the moment a run finished."""
+    return {"git_commit": git_commit(), "packages": package_versions(),
+            "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}

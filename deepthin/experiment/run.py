@@ -7,14 +7,17 @@ resolved config, command-line overrides, the strategy's ``method_details``, seed
 versions), the trained model and its checkpoints. Running the same command again resumes a killed run, and a
 run whose ``results.json`` is complete is skipped. ``from_run``, ``init`` and ``allocate`` start from a
 finished dense run instead of from scratch (:mod:`deepthin.experiment.start`).
+
+Bad input is refused where it enters, in one line: the command line before Hydra starts
+(:func:`check_overrides`), the composed config before anything is built (:func:`check_config`).
+:func:`run` keeps the run directory's books (:mod:`deepthin.experiment.records`); :func:`train` is
+the experiment itself: data, the method's model with its budget, training, one evaluation.
 """
 
 from __future__ import annotations
 
-import json
 import sys
 import time
-from datetime import datetime, timezone
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -28,29 +31,18 @@ from omegaconf import DictConfig, OmegaConf
 
 from deepthin.compress import INITS
 from deepthin.conf_dir import CONF_DIR
-from deepthin.data import VOCAB, FeatureConfig, extract_features, make_dataset
-from deepthin.experiment.ctc import feasible
+from deepthin.data import VOCAB
+from deepthin.experiment.datamodule import SpeechData
 from deepthin.experiment.decoders import lexicon_decoder
-from deepthin.experiment.evaluate import (
-    dev_metrics,
-    is_trained,
-    recognition_metrics,
-    size_metrics,
-    speed_metrics,
-)
-from deepthin.experiment.provenance import git_commit, package_versions
-from deepthin.experiment.start import (
-    ALLOCATIONS,
-    layer_ratios,
-    results_complete,
-    source_builder,
-    variant_suffix,
-)
+from deepthin.experiment.evaluate import dev_metrics, evaluate, is_trained, recognition_metrics
+from deepthin.experiment.provenance import provenance
+from deepthin.experiment.records import finished_results, record_config, write_results
+from deepthin.experiment.start import ALLOCATIONS, check_start, layer_ratios, source_builder, variant_suffix
+from deepthin.experiment.strategies import Builder, Built, Strategy
 from deepthin.experiment.trainer import Trainer, TrainerConfig, saved_state
-from deepthin.inference import for_inference
 from deepthin.size import RATIO_TOLERANCE, model_stored_params
 from deepthin.validation import check_choice, check_ratio
-from recipes.presets import build
+from recipes.presets import model_builder
 
 GROUPS = ("data", "model", "method", "preset")
 #: Plain keys with a fixed set of values, checked before Hydra composes (the run directory uses them).
@@ -82,167 +74,93 @@ def check_overrides(argv: list[str]) -> None:
                 check_choice(key, option, CHOICES[key])
         elif key == "ratio":
             for option in values:
-                try:
-                    number = float(option)
-                except ValueError:
-                    message = f"ratio={option!r} is not a number; allowed: a number in (0, 1]"
-                    raise ValueError(message) from None
-                check_ratio(number)
+                check_ratio(_number(option))
 
 
-#: Settings that change how a run looks, not what it computes: ignored when comparing configs.
-DISPLAY_KEYS = ("trainer.progress", "trainer.tensorboard", "data.progress", "data.num_workers",
-                "data.cache_dir", "cache_dir")
-#: Keys added to the config after runs were recorded, with the value those runs had implicitly.
-ADDED_KEYS = {"init": "random", "from_run": None, "allocate": "uniform", "sensitivity_table": None}
+def _number(text: str) -> float | str:
+    """``text`` as a number, or as it is (which :func:`check_ratio` then names as not a number)."""
+    try:
+        return float(text)
+    except ValueError:
+        return text
 
 
-def _flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    """``{"a": {"b": 1}} -> {"a.b": 1}``."""
-    flat: dict[str, Any] = {}
-    for key, value in tree.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, dict):
-            flat.update(_flatten(value, f"{name}."))
-        else:
-            flat[name] = value
-    return flat
+def check_config(cfg: DictConfig) -> float:
+    """Check the composed config's plain values once, before anything is built, and return the ratio.
 
-
-def check_same_experiment(saved: dict[str, Any], current: dict[str, Any], where: Path) -> None:
-    """Refuse to skip or resume a run directory that holds a different experiment.
-
-    Run directories are named by data, model, preset, method, ratio and seed only;
-    a re-run with, say, other epochs would otherwise be skipped as "complete" or
-    resumed from the wrong checkpoint without a word.
+    The command line's were checked before Hydra started (:func:`check_overrides`); this covers the
+    values that come from config files (a sweep's ratios, say) and from the compose API.
     """
-    old, new = {**ADDED_KEYS, **_flatten(saved)}, _flatten(current)
-    differ = sorted(k for k in old.keys() | new.keys()
-                    if k not in DISPLAY_KEYS and old.get(k) != new.get(k))
-    if differ:
-        raise ValueError(
-            f"{where} holds a run with a different config (differs in: {', '.join(differ)}); "
-            "allowed: the same config, or another hydra.run.dir (or delete that directory)"
-        )
-
-
-def record_config(path: Path, config: dict[str, Any]) -> None:
-    """Record the config a run trains with, once, as training starts (a resumed run keeps its record).
-
-    Not before: a run that stops on bad input (a wrong ``data.root``, say) would leave a record that
-    makes the corrected command refuse this directory as holding "a different config".
-    """
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(config, indent=1))
+    check_choice("eval.split", cfg.eval.split, ("test", "dev"))
+    check_start(cfg.init, cfg.from_run, cfg.allocate, cfg.sensitivity_table)
+    return check_ratio(cfg.ratio)
 
 
 def run(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
-    """One experiment, start to finish (or from its last checkpoint); returns the results."""
-    run_started = time.perf_counter()
-    results_path = out_dir / "results.json"
+    """The experiment of ``cfg`` in its run directory ``out_dir``: skipped when it finished there,
+    resumed from its last checkpoint when it was killed, refused when the directory holds another."""
     config = OmegaConf.to_container(cfg, resolve=True)
-    if results_complete(results_path):
-        results = json.loads(results_path.read_text())
-        check_same_experiment(results["config"], config, out_dir)
-        print(f"deepthin-run: {results_path} is complete; skipping")
-        return results
-    saved_config = out_dir / "checkpoint" / "config.json"
-    if saved_config.exists():
-        check_same_experiment(json.loads(saved_config.read_text()), config, out_dir)
-    resumed_seconds = saved.train_seconds if (saved := saved_state(out_dir)) is not None else 0.0
-
-    ratio = check_ratio(cfg.ratio)
-    keras.utils.set_random_seed(int(cfg.seed))
-    tf.config.experimental.enable_op_determinism()
-    data_name = HydraConfig.get().runtime.choices.data
-    builder = source_builder(cfg, partial(build, cfg.model, cfg.preset.name, VOCAB.size),
-                             {"data": data_name, "model": cfg.model.name, "preset": cfg.preset.name})
-
-    corpus = instantiate(cfg.data).load()
-    decoder = lexicon_decoder(cfg.eval, corpus, VOCAB)  # a bad lexicon or LM fails before training
-    examples = load_examples(cfg, corpus)
-    batch_size = int(cfg.batch_size)
-    full_batches = len(examples["train"]) >= batch_size
-
-    def train_batches(epoch: int) -> tf.data.Dataset:
-        return make_dataset(examples["train"], batch_size, shuffle=True, seed=int(cfg.seed) * 1000 + epoch,
-                            drop_remainder=full_batches, sort_window=int(cfg.sort_window))
-
-    dev = make_dataset(examples["dev"], batch_size)
-    test = make_dataset(examples[check_choice("eval.split", cfg.eval.split, ("test", "dev"))], batch_size)
-    steps_per_epoch = len(examples["train"]) // batch_size if full_batches else 1
-    trainer_config = TrainerConfig(**cfg.trainer)
-
-    strategy = instantiate(cfg.method)
-    layers = cfg.model.compressed_layers
-    total_steps = trainer_config.epochs * steps_per_epoch
-    ratios, start = layer_ratios(cfg, strategy, builder, total_steps)
-    model = strategy.build(builder, ratios, layers, total_steps, init=cfg.init)
-    target = strategy.target_params(builder, ratio, layers)
-    if cfg.init == "fit":  # the fitted model before fine-tuning, on the same metrics as the final one
-        start["metrics_at_fit"] = {**dev_metrics(model, dev, VOCAB), **recognition_metrics(model, test, VOCAB,
-                                                                                             decoder)}
-
-    def within_budget(candidate: keras.Model) -> bool:
-        return model_stored_params(candidate) <= target * (1 + RATIO_TOLERANCE)
-
-    record_config(saved_config, config)
-    model, state = Trainer(trainer_config, VOCAB.blank).fit(
-        model, train_batches, dev, steps_per_epoch, out_dir, eligible=within_budget
-    )
-    started = time.perf_counter()
-    metrics = recognition_metrics(model, test, VOCAB, decoder)
-    frame_seconds = FeatureConfig(**cfg.model.features).hop_ms / 1000
-    deployed = for_inference(model)  # each method's fast inference path, as it would be deployed
-    metrics.update(speed_metrics(deployed, examples["test"], frame_seconds, int(cfg.eval.latency_repeats)))
-    metrics.update({
-        "dev_loss": state.best_dev_loss if state.best_epoch > 0 else state.history[-1]["dev_loss"],
-        "best_epoch": state.best_epoch, "epochs_run": state.epoch,
-        "stopped_early": state.stopped_early, "train_steps": state.steps,
-        "train_seconds": state.train_seconds, "eval_seconds": time.perf_counter() - started,
-    })
-    # a resumed run adds the training time of the processes before it (their start-up is not known)
-    metrics["wall_seconds"] = time.perf_counter() - run_started + resumed_seconds
-    results = {
-        "model": cfg.model.name, "preset": cfg.preset.name, "data": data_name,
-        "method": strategy.name + variant_suffix(cfg.init, cfg.allocate), "ratio": ratio,
-        "seed": int(cfg.seed),
-        "method_details": strategy.details(total_steps), **start,
-        "metrics": metrics,
-        "size": size_metrics(model, target, out_dir / "model.keras"),
-        "history": state.history,
-        "corpus": corpus.summary().to_dict(orient="records"),
-        "config": config,
-        "overrides": list(HydraConfig.get().overrides.task),
-        "git_commit": git_commit(), "packages": package_versions(),
-        "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "trained": is_trained(metrics),
-        "complete": True,
-    }
-    results_path.write_text(json.dumps(results, indent=1, default=float))
+    if (finished := finished_results(out_dir, config)) is not None:
+        print(f"deepthin-run: {out_dir / 'results.json'} is complete; skipping")
+        return finished
+    results = train(cfg, out_dir, config)
+    write_results(out_dir, results)
     print(summary_line(results))
     return results
 
 
-def load_examples(cfg: DictConfig, corpus: Any) -> dict[str, list[Any]]:
-    """Each split's features, less the utterances CTC cannot align (runs and sensitivity analyses)."""
-    features = FeatureConfig(**cfg.model.features)
-    return ctc_examples(extract_features(corpus, features, cache_dir=cfg.cache_dir), cfg)
+def train(cfg: DictConfig, out_dir: Path, config: dict[str, Any]) -> dict[str, Any]:
+    """One experiment, from its config to its results: data, model, training, evaluation."""
+    started = time.perf_counter()
+    ratio = check_config(cfg)
+    # a resumed run adds the training time of the processes before it (their start-up is not known)
+    earlier_seconds = saved.train_seconds if (saved := saved_state(out_dir)) is not None else 0.0
+    keras.utils.set_random_seed(int(cfg.seed))
+    tf.config.experimental.enable_op_determinism()
+    recipe = {"data": HydraConfig.get().runtime.choices.data, "model": cfg.model.name,
+              "preset": cfg.preset.name}
+    builder = source_builder(cfg, model_builder(cfg.model, VOCAB.size), recipe)
+    corpus = instantiate(cfg.data).load()
+    decoder = lexicon_decoder(cfg.eval, corpus, VOCAB)  # a bad lexicon or LM fails before the features
+    data = SpeechData.from_config(cfg, corpus)
+    trainer = Trainer(TrainerConfig(**cfg.trainer), VOCAB.blank)
+    total_steps = trainer.config.epochs * data.steps_per_epoch
+    strategy, built, start = build_model(cfg, builder, ratio, total_steps)
+    if cfg.init == "fit":  # the fitted model before fine-tuning, on the same metrics as the final one
+        start["metrics_at_fit"] = {**dev_metrics(built.model, data.dev, VOCAB),
+                                   **recognition_metrics(built.model, data.test, VOCAB, decoder)}
+    record_config(out_dir, config)
+    model, state = trainer.fit(built.model, data.train, data.dev, data.steps_per_epoch, out_dir,
+                               eligible=partial(within_budget, built.target_params))
+    evaluation = evaluate(model, data, decoder, built.target_params, out_dir / "model.keras",
+                          int(cfg.eval.latency_repeats))
+    metrics = {**evaluation.metrics, **state.metrics(), "eval_seconds": evaluation.seconds,
+               "wall_seconds": time.perf_counter() - started + earlier_seconds}
+    return {
+        "model": recipe["model"], "preset": recipe["preset"], "data": recipe["data"],
+        "method": strategy.name + variant_suffix(cfg.init, cfg.allocate), "ratio": ratio,
+        "seed": int(cfg.seed),
+        "method_details": strategy.details(total_steps), **start,
+        "metrics": metrics, "size": evaluation.size, "history": state.history,
+        "corpus": corpus.summary().to_dict(orient="records"),
+        "config": config, "overrides": list(HydraConfig.get().overrides.task), **provenance(),
+        "trained": is_trained(metrics), "complete": True,
+    }
 
 
-def ctc_examples(examples: dict[str, list[Any]], cfg: DictConfig) -> dict[str, list[Any]]:
-    """Each split without the utterances CTC cannot align at the model's frame rate (counted, warned)."""
-    stride = int(cfg.model.presets[cfg.preset.name].get("stride", 1))
-    kept = {}
-    for split, items in examples.items():
-        kept[split], dropped = feasible(items, stride)
-        if dropped:
-            print(f"deepthin-run: warning: {dropped} of {len(items)} {split} utterances have more labels "
-                  f"than frames after subsampling by {stride}; left out", file=sys.stderr)
-        if not kept[split]:
-            raise ValueError(f"no {split} utterance fits CTC at stride {stride}; allowed: a smaller stride")
-    return kept
+def build_model(cfg: DictConfig, builder: Builder, ratio: float, total_steps: int
+                ) -> tuple[Strategy, Built, dict[str, Any]]:
+    """The method (``cfg.method``), its model of the recipe with its budget, and what ``results.json``
+    records of the model's start."""
+    strategy = instantiate(cfg.method)
+    ratios, start = layer_ratios(cfg, strategy, builder, ratio, total_steps)
+    built = strategy.build(builder, ratio, cfg.model.compressed_layers, total_steps, cfg.init, ratios)
+    return strategy, built, start
+
+
+def within_budget(target_params: int, model: keras.Model) -> bool:
+    """Whether ``model`` stores no more than its budget allows (what may compete for the best epoch)."""
+    return model_stored_params(model) <= target_params * (1 + RATIO_TOLERANCE)
 
 
 def summary_line(results: dict[str, Any]) -> str:

@@ -27,10 +27,12 @@ from omegaconf import DictConfig, OmegaConf
 
 from deepthin.compress import _select, compress
 from deepthin.conf_dir import CONF_DIR
-from deepthin.data import VOCAB, make_dataset
+from deepthin.data import VOCAB
+from deepthin.experiment.datamodule import SpeechData
 from deepthin.experiment.evaluate import dev_metrics
 from deepthin.experiment.method_confs import per_matrix_methods
-from deepthin.experiment.run import choices, load_examples
+from deepthin.experiment.records import current_shape
+from deepthin.experiment.run import choices
 from deepthin.experiment.start import load_source
 from deepthin.experiment.strategies import PerMatrix
 from deepthin.size import size_report
@@ -100,9 +102,9 @@ def sensitivity(argv: list[str]) -> Path:
         raise ValueError(f"method {args.method} is not a per-matrix method; allowed: "
                          f"{', '.join(per_matrix_methods())}")
     results, model = load_source(args.from_run, {})
-    cfg = OmegaConf.create(results["config"])
+    cfg = OmegaConf.create(current_shape(results["config"]))
     keras.utils.set_random_seed(int(cfg.seed))
-    dev = make_dataset(load_examples(cfg, instantiate(cfg.data).load())["dev"], int(cfg.batch_size))
+    dev = SpeechData.from_config(cfg, instantiate(cfg.data).load()).dev
     table = measure(model, strategy, list(args.ratios), dev, cfg.model.compressed_layers)
     out = Path(args.out or f"results/{results['data']}/{results['model']}-{results['preset']}/sensitivity/"
                            f"{strategy.name}/seed={results['seed']}")

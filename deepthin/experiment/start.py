@@ -25,8 +25,9 @@ import recipes.layers  # noqa: F401  (registers the recipes' layers, which a sav
 from deepthin.allocate import allocate_model
 from deepthin.compress import INITS
 from deepthin.experiment.method_confs import per_matrix_methods
+from deepthin.experiment.records import results_complete
 from deepthin.experiment.strategies import Builder, PerMatrix, Strategy
-from deepthin.validation import check_choice, check_ratio
+from deepthin.validation import check_choice
 
 #: How the ratio is spread over the compressed layers: ``uniform`` (each gets ``ratio``) or
 #: ``sensitivity`` (allocated from a sensitivity table, the total ``ratio``).
@@ -39,14 +40,6 @@ def variant_suffix(init: str, allocate: str) -> str:
     """``""``, ``"+fit"``, ``"+alloc"`` or ``"+fit+alloc"``: the run's name beside its method's."""
     init, allocate = check_choice("init", init, INITS), check_choice("allocate", allocate, ALLOCATIONS)
     return SUFFIXES[init] + SUFFIXES[allocate]
-
-
-def results_complete(path: Path) -> bool:
-    """Whether ``path`` holds a finished run's results (what a re-run may skip)."""
-    try:
-        return bool(json.loads(path.read_text()).get("complete"))
-    except (OSError, ValueError):
-        return False
 
 
 def check_start(init: str, from_run: str | None, allocate: str, table: str | None) -> None:
@@ -82,8 +75,7 @@ def load_source(from_run: str | Path, recipe: dict[str, str]) -> tuple[dict[str,
 
 def source_builder(cfg: DictConfig, builder: Builder, recipe: dict[str, str]) -> Builder:
     """``builder``, or with ``from_run`` one that returns the source run's trained model (checked to
-    be of ``recipe``), after checking that the start options go together."""
-    check_start(cfg.init, cfg.from_run, cfg.allocate, cfg.sensitivity_table)
+    be of ``recipe``); the start options were checked with the run's config (:func:`check_start`)."""
     if cfg.from_run is None:
         return builder
     _, source = load_source(cfg.from_run, recipe)
@@ -94,14 +86,13 @@ def source_builder(cfg: DictConfig, builder: Builder, recipe: dict[str, str]) ->
     return trained
 
 
-def layer_ratios(cfg: DictConfig, strategy: Strategy, builder: Builder,
-                 total_steps: int) -> tuple[float | dict[str, float], dict[str, Any]]:
-    """The ratio to build with (one number, or per-layer ratios when allocated) and what
-    ``results.json`` records of the start (``init``, ``from_run``, ``allocation``)."""
-    ratio = check_ratio(cfg.ratio)
+def layer_ratios(cfg: DictConfig, strategy: Strategy, builder: Builder, ratio: float,
+                 total_steps: int) -> tuple[dict[str, float] | None, dict[str, Any]]:
+    """The per-layer ratios to build with (``None``: every layer gets ``ratio``, the run's checked
+    ratio) and what ``results.json`` records of the start (``init``, ``from_run``, ``allocation``)."""
     record: dict[str, Any] = {"init": cfg.init, "from_run": cfg.from_run}
     if cfg.allocate == "uniform":
-        return ratio, record
+        return None, record
     if not isinstance(strategy, PerMatrix):
         raise ValueError(f"allocate=sensitivity needs a per-matrix method, not {strategy.name}; allowed: "
                          f"{', '.join(per_matrix_methods())}")

@@ -4,12 +4,14 @@ One small interface, :class:`Strategy`, mirrored by one Hydra file per method
 in ``conf/method/``. Every strategy receives the same context (builder,
 ratio, layers to compress, total training steps), so method-specific needs,
 such as pruning's schedule, are met here and never by branches in the trainer.
+It returns the model with the size it must store (:class:`Built`): both come
+from the one uncompressed model it builds, which at the paper's sizes is not cheap.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import keras
 
@@ -19,20 +21,26 @@ from deepthin.methods.pruning import STEP_CONVENTION
 
 #: ``builder(width=None) -> keras.Model``: the recipe's uncompressed model.
 Builder = Callable[..., keras.Model]
-#: One ratio for every compressed layer, or one per layer (an allocated budget).
-Ratio = float | dict[str, float]
+
+
+class Built(NamedTuple):
+    """A strategy's model and its budget."""
+
+    model: keras.Model
+    #: Total parameters the model should store at ``ratio``: the fairness check's target.
+    target_params: int
 
 
 class Strategy(Protocol):
     name: str
 
-    def build(self, builder: Builder, ratio: Ratio, layers: str, total_steps: int,
-              init: str = "random") -> keras.Model:
-        """The model this method trains for a ``ratio`` compression of ``layers`` (``init``: how the
-        compressed layers start, see :func:`deepthin.compress`)."""
+    def build(self, builder: Builder, ratio: float, layers: str, total_steps: int, init: str = "random",
+              layer_ratios: dict[str, float] | None = None) -> Built:
+        """The model this method trains for a ``ratio`` compression of ``layers``, and its budget.
 
-    def target_params(self, builder: Builder, ratio: float, layers: str) -> int:
-        """Total parameters the built model should store (fairness check)."""
+        ``init``: how the compressed layers start (see :func:`deepthin.compress`); ``layer_ratios``: an
+        allocated budget, one ratio per layer that together store ``ratio`` (the budget stays ``ratio``'s).
+        """
 
     def details(self, total_steps: int) -> dict[str, Any]:
         """What ``results.json`` records of how the model was built (``method_details``)."""
@@ -44,12 +52,10 @@ class Uncompressed:
     def __init__(self, name: str = "dense") -> None:
         self.name = name
 
-    def build(self, builder: Builder, ratio: Ratio, layers: str, total_steps: int,
-              init: str = "random") -> keras.Model:
-        return builder()  # with from_run, the trained model: "fitting" dense is the identity
-
-    def target_params(self, builder: Builder, ratio: float, layers: str) -> int:
-        return builder().count_params()
+    def build(self, builder: Builder, ratio: float, layers: str, total_steps: int, init: str = "random",
+              layer_ratios: dict[str, float] | None = None) -> Built:
+        model = builder()  # with from_run, the trained model: "fitting" dense is the identity
+        return Built(model, model.count_params())
 
     def details(self, total_steps: int) -> dict[str, Any]:
         return {}
@@ -72,12 +78,12 @@ class PerMatrix:
     def method_options(self, total_steps: int) -> dict[str, Any]:
         return dict(self.options)
 
-    def build(self, builder: Builder, ratio: Ratio, layers: str, total_steps: int,
-              init: str = "random") -> keras.Model:
-        return compress(builder(), self.method, ratio, layers, init=init, **self.method_options(total_steps))
-
-    def target_params(self, builder: Builder, ratio: float, layers: str) -> int:
-        return compressed_budget(builder(), ratio, layers)
+    def build(self, builder: Builder, ratio: float, layers: str, total_steps: int, init: str = "random",
+              layer_ratios: dict[str, float] | None = None) -> Built:
+        base = builder()
+        model = compress(base, self.method, layer_ratios or ratio, layers, init=init,
+                         **self.method_options(total_steps))
+        return Built(model, compressed_budget(base, ratio, layers))
 
     def details(self, total_steps: int) -> dict[str, Any]:
         """The options every compressed layer got."""
@@ -137,16 +143,13 @@ class HandTuned:
     def __init__(self, name: str = "handtuned") -> None:
         self.name = name
 
-    def build(self, builder: Builder, ratio: Ratio, layers: str, total_steps: int,
-              init: str = "random") -> keras.Model:
-        if init != "random" or isinstance(ratio, dict):
+    def build(self, builder: Builder, ratio: float, layers: str, total_steps: int, init: str = "random",
+              layer_ratios: dict[str, float] | None = None) -> Built:
+        if init != "random" or layer_ratios is not None:
             raise ValueError(f"method {self.name} trains a narrower network from scratch; allowed: "
                              "init=random and allocate=uniform")
-        width = solve_width(lambda w: builder(width=w), self.target_params(builder, ratio, layers))
-        return builder(width=width)
+        target = compressed_budget(builder(), ratio, layers)
+        return Built(builder(width=solve_width(lambda w: builder(width=w), target)), target)
 
     def details(self, total_steps: int) -> dict[str, Any]:
         return {}
-
-    def target_params(self, builder: Builder, ratio: float, layers: str) -> int:
-        return compressed_budget(builder(), ratio, layers)

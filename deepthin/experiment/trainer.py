@@ -77,6 +77,13 @@ class TrainState:
     steps: int = 0
     history: list[dict[str, float]] = field(default_factory=list)
 
+    def metrics(self) -> dict[str, Any]:
+        """What a run reports of its training; ``dev_loss`` is the returned model's (the best eligible
+        epoch's, else the last's)."""
+        return {"dev_loss": self.best_dev_loss if self.best_epoch > 0 else self.history[-1]["dev_loss"],
+                "best_epoch": self.best_epoch, "epochs_run": self.epoch, "stopped_early": self.stopped_early,
+                "train_steps": self.steps, "train_seconds": self.train_seconds}
+
 
 class Trainer:
     """Trains a CTC acoustic model in ``workdir``, resuming what is already there."""

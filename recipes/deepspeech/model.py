@@ -3,8 +3,9 @@
 ``bidirectional=True`` is v0.1 (the version of the paper's time; its layer 4
 is a BiLSTM whose concatenated output is ``2 n_hidden`` wide);
 ``bidirectional=False`` is the unidirectional form of v0.2 and later.
-Compressed by default: the hidden weight matrices of ``dense_1``..``dense_3``,
-the LSTM (input and recurrent kernels) and ``dense_5``; not the logits.
+Compressed by default (``compressed_layers`` of ``conf/model/deepspeech.yaml``): the hidden
+weight matrices of ``dense_1``..``dense_3``, the LSTM (input and recurrent kernels) and
+``dense_5``; not the logits.
 ``stride > 1`` runs everything above the splice at a lower frame rate
 (our deviation from DeepSpeech, which runs at 100 frames per second).
 """
@@ -14,9 +15,6 @@ from __future__ import annotations
 import keras
 
 from recipes.layers import clipped_relu, front_end
-
-#: Regular expression of the layers compressed by default.
-COMPRESSED_LAYERS = r"dense_[1235]|lstm"
 
 
 def build_model(

@@ -2,8 +2,8 @@
 
 Layer names are stable (``hidden_1`` .. ``hidden_N``, ``logits``) because
 compression selects layers by name: the paper compresses the hidden weight
-matrices (440x2048 and five 2048x2048 in the paper preset), see
-:data:`COMPRESSED_LAYERS`.
+matrices (440x2048 and five 2048x2048 in the paper preset), the pattern
+``compressed_layers`` of ``conf/model/tfkaldi.yaml``.
 
 BatchNormalization takes the padding mask: FSDD batches are about half
 padding, and statistics averaged over padded frames (where the bias-free
@@ -17,9 +17,6 @@ from __future__ import annotations
 import keras
 
 from recipes.layers import front_end
-
-#: Regular expression of the layers compressed by default.
-COMPRESSED_LAYERS = r"hidden_\d+"
 
 
 def build_model(

@@ -22,7 +22,7 @@ def test_greedy_cer_on_training_utterances_falls_below_10_percent(recipe, width,
     few = sorted(examples, key=lambda e: len(e.features))[:UTTERANCES]
     batches = make_dataset(few, batch_size=UTTERANCES)
     no_dropout = {"dropout": 0.0} if recipe == "deepspeech" else {}
-    model = build(config, "tiny", VOCAB.size, width=width, **no_dropout)
+    model = build(recipe, "tiny", VOCAB.size, width=width, **no_dropout)
     trainer = Trainer(TrainerConfig(epochs=8, learning_rate=3e-3, lr_schedule="constant", patience=100,
                                     progress=False, tensorboard=False), VOCAB.blank)
     model, state = trainer.fit(model, lambda epoch: batches.repeat(40), batches, 40, tmp_path)

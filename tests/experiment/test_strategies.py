@@ -1,46 +1,50 @@
 """Fair comparisons: at the cpu presets every method stores what the ratio allows."""
 
-from functools import partial
-
 import pytest
 
+from deepthin.experiment.handtuned import compressed_budget
 from deepthin.experiment.strategies import HandTuned, PerMatrix, Pruning, Uncompressed
 from deepthin.size import model_stored_params
-from recipes.presets import build, model_config
+from recipes.presets import model_builder, model_config
 
 
 @pytest.mark.parametrize("recipe", ["tfkaldi", "deepspeech"])
 @pytest.mark.parametrize("ratio", [0.01, 0.1])
 def test_every_method_stores_within_two_percent_of_target(recipe, ratio):
-    config = model_config(recipe)
-    builder = partial(build, config, "cpu", 29)
+    config = model_config(recipe, "cpu")
+    builder = model_builder(config, 29)
     layers = config.compressed_layers
+    base = builder()
     strategies = [PerMatrix("deepthin"), PerMatrix("deepthin-aligned", method="deepthin", policy="aligned"),
                   PerMatrix("lowrank"),
                   PerMatrix("hashednet")]
     for strategy in strategies:
-        model = strategy.build(builder, ratio, layers, total_steps=100)
-        target = strategy.target_params(builder, ratio, layers)
+        model, target = strategy.build(builder, ratio, layers, total_steps=100)
+        assert target == compressed_budget(base, ratio, layers), strategy.name
         assert model_stored_params(model) == pytest.approx(target, rel=0.02), strategy.name
-    handtuned = HandTuned()
-    target = handtuned.target_params(builder, ratio, layers)
-    miss = abs(model_stored_params(handtuned.build(builder, ratio, layers, 100)) - target)
-    width = handtuned.build(builder, ratio, layers, 100).get_layer("logits").kernel.shape[0]
+    model, target = HandTuned().build(builder, ratio, layers, 100)
+    assert target == compressed_budget(base, ratio, layers)
+    miss = abs(model_stored_params(model) - target)
+    width = model.get_layer("logits").kernel.shape[0]
     # within 2%, or (a tiny model at 1%) the integer width nearest to the target
     assert miss <= 0.02 * target or all(
         abs(builder(width=w).count_params() - target) >= miss for w in (width - 1, width + 1)
     )
-    dense = Uncompressed()
-    assert model_stored_params(dense.build(builder, ratio, layers, 100)) == dense.target_params(
-        builder, ratio, layers)
+    model, target = Uncompressed().build(builder, ratio, layers, 100)
+    assert model_stored_params(model) == target == base.count_params()
+
+
+def test_handtuned_trains_a_narrower_network_from_scratch_only():
+    builder = model_builder(model_config("tfkaldi", "tiny"), 29)
+    with pytest.raises(ValueError, match="allowed: init=random and allocate=uniform"):
+        HandTuned().build(builder, 0.1, "hidden_1", 10, layer_ratios={"hidden_1": 0.1})
 
 
 def test_a_named_variant_compresses_with_its_method_and_options():
     """``deepthin-aligned`` is DeepThin with the aligned policy under a name of its own."""
-    config = model_config("tfkaldi")
-    builder = partial(build, config, "tiny", 29)
+    config = model_config("tfkaldi", "tiny")
     variant = PerMatrix("deepthin-aligned", method="deepthin", policy="aligned")
-    model = variant.build(builder, 0.1, config.compressed_layers, total_steps=10)
+    model = variant.build(model_builder(config, 29), 0.1, config.compressed_layers, total_steps=10).model
     kernels = [layer for layer in model.layers if hasattr(layer, "method_options")]
     assert variant.name == "deepthin-aligned" and kernels
     assert {(k.method, k.method_options.get("policy")) for k in kernels} == {("deepthin", "aligned")}
