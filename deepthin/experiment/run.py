@@ -77,6 +77,25 @@ def check_overrides(argv: list[str]) -> None:
                 check_ratio(_number(option))
 
 
+#: Keys whose value is a path: run directories such as ``.../ratio=1.0/seed=0`` hold ``=``.
+PATH_KEYS = ("from_run", "sensitivity_table", "data.root", "eval.lexicon", "eval.lm", "cache_dir")
+
+
+def quote_paths(argv: list[str]) -> list[str]:
+    """``from_run=results/.../ratio=1.0/seed=0`` as Hydra's grammar needs it, ``from_run='...'``.
+
+    Hydra's override parser rejects an unquoted ``=`` in a value, and every run directory has two;
+    a path that is already quoted, or holds a quote, is left as it is.
+    """
+    quoted = []
+    for arg in argv:
+        key, _, value = arg.partition("=")
+        if key.lstrip("+~") in PATH_KEYS and "=" in value and not any(q in value for q in "'\""):
+            arg = f"{key}='{value}'"
+        quoted.append(arg)
+    return quoted
+
+
 def _number(text: str) -> float | str:
     """``text`` as a number, or as it is (which :func:`check_ratio` then names as not a number)."""
     try:
@@ -186,6 +205,7 @@ def _hydra_main(cfg: DictConfig) -> None:
 
 def main() -> None:
     """Console entry point: validate the command line, then hand over to Hydra."""
+    sys.argv[1:] = quote_paths(sys.argv[1:])
     try:
         check_overrides(sys.argv[1:])
     except ValueError as error:

@@ -3,8 +3,9 @@
 import json
 
 import pytest
+from hydra.core.override_parser.overrides_parser import OverridesParser
 
-from deepthin.experiment.run import check_overrides
+from deepthin.experiment.run import check_overrides, quote_paths
 from deepthin.experiment.start import check_start, load_source, variant_suffix
 
 RECIPE = {"data": "synth", "model": "tfkaldi", "preset": "tiny"}
@@ -28,6 +29,17 @@ def test_bad_init_and_allocate_are_refused_before_hydra_starts():
         check_overrides(["method=lowrank", "init=svd"])
     with pytest.raises(ValueError, match="^unknown allocate 'greedy'; allowed: uniform, sensitivity$"):
         check_overrides(["allocate=uniform,greedy"])
+
+
+def test_a_run_directory_given_as_from_run_reaches_hydra_as_that_path():
+    # every run directory holds "=" (ratio=1.0/seed=0), which Hydra's grammar refuses unquoted
+    run_dir = "results/synth/tfkaldi-cpu/dense/ratio=1.0/seed=0"
+    argv = quote_paths([f"from_run={run_dir}", "ratio=0.1,0.02", f"+sensitivity_table={run_dir}/s.csv",
+                        "from_run='already=quoted'"])
+    assert argv[1] == "ratio=0.1,0.02" and argv[3] == "from_run='already=quoted'"
+    parsed = OverridesParser.create().parse_overrides(argv)
+    assert [o.value() for o in parsed[:3:2]] == [run_dir, f"{run_dir}/s.csv"]
+    assert parsed[3].value() == "already=quoted"
 
 
 def test_missing_unfinished_and_compressed_sources_are_refused(dense_run, tmp_path):
