@@ -44,13 +44,18 @@ def _dense_line(ax, stats: tuple[float, float, int] | None) -> None:
         ax.axhspan(mean - std, mean + std, color="black", alpha=0.08)
 
 
-def _lines_vs_ratio(ax, stats: pd.DataFrame) -> None:
+def _lines_vs_ratio(ax, stats: pd.DataFrame, runs: pd.DataFrame, metric: str) -> None:
+    """Each method's mean and +-std band over seeds, and every seed's own point: with three seeds one
+    run that trained slowly moves the mean a long way, and the points show which one it was."""
     for method in _methods_in(stats):
         rows = stats[stats["method"] == method].sort_values("ratio")
         style = _style(method)
         ax.plot(rows["ratio"], rows["mean"], label=f"{method} (n={int(rows['count'].min())})", **style)
-        ax.fill_between(rows["ratio"], rows["mean"] - rows["std"], rows["mean"] + rows["std"],
+        # every metric here is an error rate or a loss: the band stops at 0
+        ax.fill_between(rows["ratio"], (rows["mean"] - rows["std"]).clip(lower=0), rows["mean"] + rows["std"],
                         color=style["color"], alpha=0.15)
+        seeds = runs[runs["method"] == method]
+        ax.scatter(seeds["ratio"], seeds[metric], color=style["color"], s=9, alpha=0.5, linewidths=0)
     ax.set_xscale("log")
     ax.set_xlabel("compression ratio (stored / original parameters of the compressed layers)")
     ax.grid(True, which="both", alpha=0.3)
@@ -60,12 +65,12 @@ def figure_metric_vs_ratio(key: Setting, runs: pd.DataFrame, out: Path) -> Path:
     """The paper's metric (left) and CER (right) against the ratio: mean +- std over seeds."""
     fig, axes = plt.subplots(1, 2, figsize=(13, 4.5))
     for ax, metric in zip(axes, (metric_of(key[1]), SECONDARY_METRIC), strict=True):
-        _lines_vs_ratio(ax, seed_means(runs, metric))
+        _lines_vs_ratio(ax, seed_means(runs, metric), runs, metric)
         _dense_line(ax, dense_stats(runs, metric))
         ax.set_ylabel(METRIC_LABELS.get(metric, metric))
         ax.legend(fontsize=8)
     fig.suptitle(f"{setting_label(key)}: {METRIC_LABELS.get(metric_of(key[1]))} and CER vs ratio "
-                 "(mean +- std over seeds)")
+                 "(mean +- std over seeds; dots: single runs)")
     return _save(fig, out / f"{setting_slug(key)}_metric_vs_ratio.png")
 
 
@@ -118,7 +123,7 @@ def figure_latency(key: Setting, runs: pd.DataFrame, out: Path) -> Path:
     """Inference latency (left) and the speedup over dense (right) against the ratio."""
     stats = speedups(runs)
     fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))
-    _lines_vs_ratio(left, stats)
+    _lines_vs_ratio(left, stats, runs, LATENCY)
     _dense_line(left, dense_stats(runs, LATENCY))
     left.set_ylabel("latency (s per audio second)")
     left.legend(fontsize=8)
