@@ -6,7 +6,8 @@ without a word. Every run records its resolved config (``results.json``, and
 ``checkpoint/config.json`` while it trains); a re-run goes on only where that record is the same
 experiment as its own config. Records outlive changes of the config's shape (a sweep is continued
 over months of commits), so a record is first brought into today's shape: the keys added since,
-with the value those runs had implicitly, and the model in its composed form.
+with the value those runs had implicitly, the model in its composed form, and the method's strategy
+under today's name.
 """
 
 from __future__ import annotations
@@ -23,12 +24,28 @@ ADDED_KEYS = {"init": "random", "from_run": None, "allocate": "uniform", "sensit
 #: Keys of the model config before it was composed per preset: the builder's dotted path, every
 #: preset's architecture, and the never-read name of the width the hand-tuned baseline narrows.
 UNCOMPOSED_MODEL_KEYS = ("builder", "presets", "width_key")
+#: Strategies since folded into another, by the ``method._target_`` runs recorded, with the one that
+#: builds the same model from the same options today.
+RENAMED_STRATEGIES = {
+    # issue 17: a method's run options moved into its own module, so its strategy is the generic one
+    "deepthin.experiment.strategies.Pruning": "deepthin.experiment.strategies.PerMatrix",
+}
 #: Where a training run records its config (``results.json`` holds it once the run is complete).
 CONFIG_RECORD = Path("checkpoint") / "config.json"
 
 
 def current_shape(config: dict[str, Any]) -> dict[str, Any]:
-    """A recorded config in today's shape (the record itself is never rewritten).
+    """A recorded config in today's shape (the record itself is never rewritten): its model composed
+    (:func:`_composed_model`) and its method's strategy under today's name (:data:`RENAMED_STRATEGIES`)."""
+    config = _composed_model(config)
+    method = config.get("method", {})
+    if method.get("_target_") not in RENAMED_STRATEGIES:
+        return config
+    return {**config, "method": {**method, "_target_": RENAMED_STRATEGIES[method["_target_"]]}}
+
+
+def _composed_model(config: dict[str, Any]) -> dict[str, Any]:
+    """A recorded config with its model config composed.
 
     The model config once held ``builder`` and all ``presets``; today ``model.arch`` is the
     composed builder of the run's preset: Hydra's ``_target_``/``_partial_``, the feature count, then

@@ -61,6 +61,11 @@ keeps the ``ratio m n`` largest magnitudes at once and marks the schedule finish
 its last update step), so fine-tuning trains the survivors under a frozen mask; ``gradual`` copies
 the kernel with a full mask and the counter at 0, so the schedule prunes it during fine-tuning.
 
+In an experiment (``conf/method/pruning.yaml``) the schedule is given as fractions of the run
+(``begin_fraction``, ``end_fraction``, ``updates``), so the same config prunes correctly whatever the
+corpus size; :meth:`PruningMethod.run_options` turns them into steps (:func:`run_schedule`) once the
+run's length is known.
+
 Inference paths (``inference_path=``, for layers switched with
 :func:`deepthin.for_inference`): ``masked`` multiplies by ``W * mask``
 materialized once (a dense matmul, no faster than the dense layer);
@@ -86,9 +91,12 @@ from deepthin.validation import check_choice
 
 INFERENCE_PATHS = ("sparse", "masked")
 FIT_MODES = ("oneshot", "gradual")
-#: Recorded with experiment results (see :mod:`deepthin.experiment.strategies`): the step
+#: Recorded with experiment results (:meth:`PruningMethod.run_details`): the step
 #: convention the mask updates follow, TFMOT's (first training call at step 1).
 STEP_CONVENTION = "tfmot"
+#: The options an experiment's config gives (:meth:`PruningMethod.run_options`), with their defaults:
+#: the schedule as fractions of the run (:func:`run_schedule`) and how a fitted kernel is pruned.
+RUN_OPTION_DEFAULTS = {"begin_fraction": 0.0, "end_fraction": 0.7, "updates": 20, "fit_mode": FIT_MODES[0]}
 
 
 def polynomial_sparsity(
@@ -97,6 +105,30 @@ def polynomial_sparsity(
     """Zhu & Gupta's ``s(t)``; works on Python numbers and on tensors."""
     progress = ops.clip((ops.cast(step, "float32") - begin_step) / (end_step - begin_step), 0, 1)
     return final + (initial - final) * (1.0 - progress) ** power
+
+
+def run_schedule(begin_fraction: float, end_fraction: float, updates: int,
+                 total_steps: int) -> dict[str, int]:
+    """``begin_step``, ``end_step`` and ``frequency`` of a ramp over the given fractions of a run.
+
+    Steps follow TFMOT's convention (module doc): a run of ``total_steps`` batches runs steps
+    ``1..total_steps``. The ramp begins at ``begin_step = int(begin_fraction * total_steps)``; with
+    ``span = int(end_fraction * total_steps) - begin_step`` (at least 1) and ``frequency = span //
+    updates`` (at least 1), it ends at the last update step within the span, ``end_step = begin_step
+    + (span // frequency) * frequency``: at least ``updates`` updates, the last at ``end_step <=
+    total_steps``. So the final sparsity is reached within the run by TFMOT's own rule (``end_step``
+    lies on the ``frequency`` grid and ``prune_at_end_step`` changes nothing), at most ``frequency -
+    1`` steps before ``end_fraction`` of the run.
+    """
+    if not 0.0 <= begin_fraction < end_fraction <= 1.0 or updates < 1:
+        raise ValueError(
+            f"pruning begin_fraction={begin_fraction}, end_fraction={end_fraction}, updates={updates} "
+            "is invalid; allowed: 0 <= begin_fraction < end_fraction <= 1, updates >= 1"
+        )
+    begin = int(begin_fraction * total_steps)
+    span = max(1, int(end_fraction * total_steps) - begin)
+    frequency = max(1, span // updates)
+    return {"begin_step": begin, "end_step": begin + span // frequency * frequency, "frequency": frequency}
 
 
 @register
@@ -120,6 +152,25 @@ class PruningMethod(WeightMethod):
     def export_options(cls, options: dict[str, Any]) -> dict[str, Any]:
         """``masked``: the converter's sparsity pass stores the masked kernel in LiteRT's sparse format."""
         return {"inference_path": "masked"}
+
+    @classmethod
+    def run_options(cls, options: dict[str, Any], total_steps: int) -> dict[str, Any]:
+        """The schedule in steps (:func:`run_schedule`), and ``fit_mode`` only where it is not the
+        default (``+method.fit_mode=gradual``): runs recorded before fitting existed have none."""
+        unknown = sorted(set(options) - set(RUN_OPTION_DEFAULTS))
+        if unknown:
+            raise ValueError(f"pruning options {', '.join(unknown)} are unknown in an experiment's config; "
+                             f"allowed: {', '.join(RUN_OPTION_DEFAULTS)}")
+        given = {**RUN_OPTION_DEFAULTS, **options}
+        schedule = run_schedule(given["begin_fraction"], given["end_fraction"], given["updates"], total_steps)
+        if given["fit_mode"] == RUN_OPTION_DEFAULTS["fit_mode"]:
+            return schedule
+        return {**schedule, "fit_mode": given["fit_mode"]}
+
+    @classmethod
+    def run_details(cls, options: dict[str, Any], total_steps: int) -> dict[str, Any]:
+        """The schedule in steps and its step convention (runs without it predate TFMOT's)."""
+        return {**cls.run_options(options, total_steps), "step_convention": STEP_CONVENTION}
 
     def __init__(self, shape: tuple[int, int], ratio: float, **options: Any) -> None:
         super().__init__(shape, ratio, **options)

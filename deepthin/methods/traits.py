@@ -6,7 +6,10 @@ first put each matrix in the state a finished training run leaves
 (:meth:`~MethodTraits.apply_final_state`); the LiteRT exporter (:mod:`deepthin.export`) asks for
 the inference path whose converted graph stays compressed (:meth:`~MethodTraits.export_options`),
 whether the converter's sparsity pass is needed (:attr:`~MethodTraits.export_sparse`) and whether
-the file ends up holding ``W`` itself (:attr:`~MethodTraits.exports_dense_kernel`).
+the file ends up holding ``W`` itself (:attr:`~MethodTraits.exports_dense_kernel`); an experiment
+(:class:`~deepthin.experiment.strategies.PerMatrix`) asks for the options each layer of a run gets
+(:meth:`~MethodTraits.run_options`) and for what ``results.json`` records of them
+(:meth:`~MethodTraits.run_details`).
 :class:`~deepthin.methods.base.WeightMethod` inherits these defaults, so a new method overrides
 only what differs for it, and adding one needs no edit in those tools.
 """
@@ -41,6 +44,20 @@ class MethodTraits:
         """Options overriding a layer's ``options`` at export: the inference path whose converted graph
         stays compressed, because the converter stores every tensor the graph reads (default: none)."""
         return {}
+
+    @classmethod
+    def run_options(cls, options: dict[str, Any], total_steps: int) -> dict[str, Any]:
+        """The options every compressed layer of a training run of ``total_steps`` steps gets, from the
+        options its ``conf/method/*.yaml`` gives: a config may state what depends on the run's length
+        relative to it, so that one config fits every corpus and epoch count (default: as given)."""
+        return dict(options)
+
+    @classmethod
+    def run_details(cls, options: dict[str, Any], total_steps: int) -> dict[str, Any]:
+        """What ``results.json`` records of how the layers were built (``method_details``): the layer
+        options, and whatever a reader of old and new results needs to tell them apart (default: the
+        layer options)."""
+        return cls.run_options(options, total_steps)
 
     @property
     def exports_dense_kernel(self) -> bool:

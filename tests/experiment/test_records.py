@@ -95,3 +95,20 @@ def test_a_run_of_another_architecture_is_refused(tmp_path):
     wider["model"]["arch"]["context"] = 5
     with pytest.raises(ValueError, match=r"differs in: model\.arch\.context\)"):
         check_same_experiment(old, wider, tmp_path)
+
+
+def test_a_record_of_a_strategy_since_folded_into_another_names_todays():
+    """Pruning runs recorded ``strategies.Pruning``; today ``conf/method/pruning.yaml`` builds the same
+    model with the generic ``PerMatrix`` from the same options (issue 17)."""
+    options = {"name": "pruning", "begin_fraction": 0.0, "end_fraction": 0.7, "updates": 20}
+    old = {"model": {"name": "tfkaldi"}, "method": {"_target_": "deepthin.experiment.strategies.Pruning",
+                                                    **options}}
+    new = {"model": {"name": "tfkaldi"}, "method": {"_target_": "deepthin.experiment.strategies.PerMatrix",
+                                                    **options}}
+    assert current_shape(old) == new and current_shape(new) == new
+    assert old["method"]["_target_"].endswith(".Pruning")  # the record itself is never rewritten
+    check_same_experiment(old, {**new, **ADDED_KEYS}, Path("run"))
+    fewer_updates = {**new, **ADDED_KEYS, "method": {**new["method"], "updates": 10}}
+    with pytest.raises(ValueError, match=r"differs in: method\.updates\)"):
+        check_same_experiment(old, fewer_updates, Path("run"))
+    assert new["method"]["_target_"] == OmegaConf.load(CONF_DIR / "method" / "pruning.yaml")._target_

@@ -1,9 +1,13 @@
 """Fair comparisons: at the cpu presets every method stores what the ratio allows."""
 
 import pytest
+from hydra.utils import instantiate
+from omegaconf import OmegaConf
 
+from deepthin.conf_dir import CONF_DIR
 from deepthin.experiment.handtuned import compressed_budget
-from deepthin.experiment.strategies import HandTuned, PerMatrix, Pruning, Uncompressed
+from deepthin.experiment.method_confs import per_matrix_methods
+from deepthin.experiment.strategies import HandTuned, PerMatrix, Uncompressed
 from deepthin.size import model_stored_params
 from recipes.presets import model_builder, model_config
 
@@ -50,21 +54,45 @@ def test_a_named_variant_compresses_with_its_method_and_options():
     assert {(k.method, k.method_options.get("policy")) for k in kernels} == {("deepthin", "aligned")}
 
 
+def pruning(**options) -> PerMatrix:
+    """The strategy ``conf/method/pruning.yaml`` builds (with other options)."""
+    return PerMatrix("pruning", **options)
+
+
 def test_pruning_schedule_spans_the_configured_fraction_of_training():
-    options = Pruning(begin_fraction=0.1, end_fraction=0.6, updates=10).method_options(total_steps=1000)
+    options = pruning(begin_fraction=0.1, end_fraction=0.6, updates=10).method_options(total_steps=1000)
     assert options == {"begin_step": 100, "end_step": 600, "frequency": 50}
-    details = Pruning(begin_fraction=0.1, end_fraction=0.6, updates=10).details(total_steps=1000)
+    details = pruning(begin_fraction=0.1, end_fraction=0.6, updates=10).details(total_steps=1000)
     assert details == {**options, "step_convention": "tfmot"}
+    assert list(details) == ["begin_step", "end_step", "frequency", "step_convention"]  # as recorded
     # the committed CPU grids: 47 batches x 6 epochs, 39 x 15 (runs of 282 and 585 steps)
-    assert Pruning().method_options(282) == {"begin_step": 0, "end_step": 189, "frequency": 9}
-    assert Pruning().method_options(585) == {"begin_step": 0, "end_step": 400, "frequency": 20}
+    assert pruning().method_options(282) == {"begin_step": 0, "end_step": 189, "frequency": 9}
+    assert pruning().method_options(585) == {"begin_step": 0, "end_step": 400, "frequency": 20}
+
+
+def test_pruning_records_fit_mode_only_when_not_oneshot():
+    """Runs recorded before fitting existed have no ``fit_mode``; a oneshot run must read the same."""
+    assert "fit_mode" not in pruning(fit_mode="oneshot").details(282)
+    gradual = pruning(fit_mode="gradual")
+    assert gradual.method_options(282) == {"begin_step": 0, "end_step": 189, "frequency": 9,
+                                           "fit_mode": "gradual"}
+    assert list(gradual.details(282)) == ["begin_step", "end_step", "frequency", "fit_mode",
+                                          "step_convention"]
+
+
+def test_the_pruning_config_builds_the_generic_strategy():
+    """Adding a method names it nowhere in the strategies: its config targets ``PerMatrix``."""
+    strategy = instantiate(OmegaConf.load(CONF_DIR / "method" / "pruning.yaml"))
+    assert type(strategy) is PerMatrix and strategy.name == strategy.method == "pruning"
+    assert strategy.method_options(282) == pruning().method_options(282)
+    assert "pruning" in per_matrix_methods()
 
 
 def test_pruning_schedule_reaches_the_final_sparsity_within_the_run():
     """By TFMOT's own rule (the ramp ends on the frequency grid) and at a step the run reaches."""
     fractions = [(0.0, 0.7, 20), (0.1, 0.6, 10), (0.0, 1.0, 7), (0.3, 0.35, 50), (0.0, 0.01, 20)]
     for begin, end, updates in fractions:
-        strategy = Pruning(begin_fraction=begin, end_fraction=end, updates=updates)
+        strategy = pruning(begin_fraction=begin, end_fraction=end, updates=updates)
         for total_steps in [1, 2, 7, 50, 282, 585, 1000, 12345]:
             options = strategy.method_options(total_steps)
             b, e, f = options["begin_step"], options["end_step"], options["frequency"]
@@ -76,4 +104,11 @@ def test_pruning_schedule_reaches_the_final_sparsity_within_the_run():
 
 def test_bad_pruning_fractions_are_rejected():
     with pytest.raises(ValueError, match="begin_fraction=0.5, end_fraction=0.5"):
-        Pruning(begin_fraction=0.5, end_fraction=0.5)
+        pruning(begin_fraction=0.5, end_fraction=0.5).method_options(100)
+    with pytest.raises(ValueError, match="pruning options updatez are unknown"):
+        pruning(updatez=10).details(100)
+
+
+def test_a_method_without_run_options_gets_its_config_options_as_they_are():
+    assert PerMatrix("hashednet", hash_seed=2).method_options(100) == {"hash_seed": 2}
+    assert PerMatrix("hashednet", hash_seed=2).details(100) == {"hash_seed": 2}
