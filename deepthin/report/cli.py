@@ -17,7 +17,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from deepthin.report.collect import collect, settings, untrained
+from deepthin.report.collect import collect, from_trained, settings, untrained
 from deepthin.report.figures import figures
 from deepthin.report.markdown import write_report
 from deepthin.report.paper import REPORTED_WER, SECONDARY_METRIC, metric_of
@@ -36,8 +36,8 @@ def build(root: Path, argv: list[str] | None = None) -> dict[str, Path]:
                          "existed); allowed: results.json of this deepthin-run (re-run those runs)")
     written = {"runs": root / "runs.csv"}
     table.to_csv(written["runs"], index=False)  # every run, with its ``trained`` flag
-    blank = untrained(table)
-    table = table.drop(blank.index)  # a model left on the plateau is never averaged in
+    blank, started = untrained(table), from_trained(table)
+    table = table.drop(blank.index.union(started.index))  # a model left on the plateau is never averaged in
     if table.empty:
         raise FileNotFoundError(f"no trained run under {root}: all {len(blank)} stayed on the plateau")
     summary, by_ratio = relative_improvement(table)
@@ -50,8 +50,8 @@ def build(root: Path, argv: list[str] | None = None) -> dict[str, Path]:
     written["improvement_md"].write_text(improvement_markdown(summary) + "\n")
     cer_summary.to_csv(written["improvement_cer_csv"], index=False)
     drawn = {key: figures(key, runs, root / "figures") for key, runs in settings(table)}
-    written["report"] = write_report(root, table, blank, incomplete, (summary, cer_summary), drawn,
-                                     argv or [])
+    written["report"] = write_report(root, table, (blank, started.drop(blank.index, errors="ignore")),
+                                     incomplete, (summary, cer_summary), drawn, argv or [])
     return written
 
 

@@ -22,6 +22,7 @@ def _flatten(results: dict[str, Any], path: Path, root: Path) -> dict[str, Any]:
     trainer = results.get("config", {}).get("trainer", {})
     row["epochs"] = trainer.get("epochs")
     row["trained"] = results.get("trained")  # None: a run from before runs were checked for it
+    row["from_scratch"] = results.get("init", "random") == "random" and "allocation" not in results
     row["step_convention"] = results.get("method_details", {}).get("step_convention")
     row["overrides"] = json.dumps(results.get("overrides", []))
     row["git_commit"] = results.get("git_commit")
@@ -61,6 +62,13 @@ def untrained(table: pd.DataFrame) -> pd.DataFrame:
     """The runs that finished on CTC's all-blank plateau (``trained: false``): counted and named by
     the report, never averaged in (a model that did not learn says nothing about its method)."""
     return table[table["trained"].eq(False)]
+
+
+def from_trained(table: pd.DataFrame) -> pd.DataFrame:
+    """The runs that started from a trained model (``init=fit``) or spread their budget by a
+    sensitivity table (``allocate=sensitivity``): they had more training or other ratios than the grid's
+    runs, so they are compared among themselves (``scripts/fit_claims.py``), never in the grid's means."""
+    return table[table["from_scratch"].eq(False)]
 
 
 def setting_slug(key: Setting) -> str:

@@ -46,13 +46,23 @@ def header(table: pd.DataFrame, argv: list[str]) -> list[str]:
             f"Significance: a {TEST}, p < 0.05.", ""]
 
 
-def not_counted(untrained: pd.DataFrame, incomplete: list[str]) -> list[str]:
-    """Runs left out of every mean and test, by name: a model that did not learn, or a run not finished."""
+def _by_setting(runs: pd.DataFrame) -> list[str]:
+    return [f"- {setting_label(key)} ({len(group)}): " + ", ".join(f"`{d}`" for d in group["run_dir"])
+            for key, group in (settings(runs) if len(runs) else [])]
+
+
+def not_counted(untrained: pd.DataFrame, incomplete: list[str], started: pd.DataFrame) -> list[str]:
+    """Runs left out of every mean and test, by name: a model that did not learn, a run not finished,
+    or one that started from a trained model (not the grid's experiment)."""
     lines = ["## Runs not counted", "",
              f"{len(untrained)} run(s) finished without training (greedy output blank on most test "
-             "utterances, `trained: false` in runs.csv); they are excluded from every mean, table and test."]
-    for key, runs in settings(untrained) if len(untrained) else []:
-        lines.append(f"- {setting_label(key)} ({len(runs)}): " + ", ".join(f"`{d}`" for d in runs["run_dir"]))
+             "utterances, `trained: false` in runs.csv); they are excluded from every mean, table and test.",
+             *_by_setting(untrained)]
+    if len(started):
+        lines += ["", f"{len(started)} run(s) started from a trained model (`init=fit`) or from a "
+                  "sensitivity table (`allocate=sensitivity`): they compare with each other and with "
+                  "training from scratch in `scripts/fit_claims.py`, not in this grid.",
+                  *_by_setting(started)]
     lines += ["", f"{len(incomplete)} run directories are incomplete (killed or in flight)"
               + (": " + ", ".join(f"`{d}`" for d in incomplete) if incomplete else "") + ".", ""]
     return lines
@@ -193,15 +203,16 @@ def figures_section(root: Path, figures: dict[Setting, list[Path]]) -> list[str]
     return lines
 
 
-def write_report(root: Path, table: pd.DataFrame, untrained: pd.DataFrame, incomplete: list[str],
-                 summaries: tuple[pd.DataFrame, pd.DataFrame], figures: dict[Setting, list[Path]],
-                 argv: list[str]) -> Path:
+def write_report(root: Path, table: pd.DataFrame, left_out: tuple[pd.DataFrame, pd.DataFrame],
+                 incomplete: list[str], summaries: tuple[pd.DataFrame, pd.DataFrame],
+                 figures: dict[Setting, list[Path]], argv: list[str]) -> Path:
     """REPORT.md for the trained runs in ``table``; ``summaries``: DeepThin vs baselines on the
-    paper's metric and on CER (:func:`deepthin.report.stats.relative_improvement`)."""
-    summary, cer_summary = summaries
+    paper's metric and on CER (:func:`deepthin.report.stats.relative_improvement`); ``left_out``: the
+    untrained runs and those started from a trained model, named but not counted."""
+    (untrained, started), (summary, cer_summary) = left_out, summaries
     pruning = [note, ""] if (note := old_pruning_note(table)) else []
-    lines = [*header(table, argv), *pruning, *not_counted(untrained, incomplete),
-             *commands_section(pd.concat([table, untrained]), argv), *improvement_section(summary),
+    lines = [*header(table, argv), *pruning, *not_counted(untrained, incomplete, started),
+             *commands_section(pd.concat([table, untrained, started]), argv), *improvement_section(summary),
              *ordering_section(table, summary, cer_summary), *cer_section(table, cer_summary),
              *results_section(table), *cuts_section(table), *figures_section(root, figures)]
     path = root / "REPORT.md"

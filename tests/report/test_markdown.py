@@ -57,6 +57,21 @@ def test_untrained_and_incomplete_runs_are_named_and_kept_out_of_every_mean(grid
     assert 3 not in set(runs["seed"])
 
 
+def test_runs_started_from_a_trained_model_are_named_and_kept_out_of_the_grid(grid):
+    report_of(grid)
+    before = pd.read_csv(grid / "relative_improvement.csv")
+    fitted = write_run(grid, "deepthin+fit", 0.1, 0, 0.01)  # far better than anything in the grid
+    record = json.loads(fitted.read_text())
+    fitted.write_text(json.dumps({**record, "init": "fit", "from_run": "fsdd/dense/ratio=1.0/seed=0"}))
+    text = report_of(grid)
+    assert "1 run(s) started from a trained model" in text
+    assert "`fsdd/tfkaldi-cpu/deepthin+fit/ratio=0.1/seed=0`" in text
+    assert "| deepthin+fit |" not in text                                # not in the per-setting means
+    assert pd.read_csv(grid / "relative_improvement.csv").equals(before)  # nor in any comparison
+    runs = pd.read_csv(grid / "runs.csv")
+    assert runs.loc[runs["method"] == "deepthin+fit", "from_scratch"].tolist() == [False]
+
+
 def test_missing_ratios_are_reported_per_setting_and_per_method(built_grid):
     text = (built_grid / "REPORT.md").read_text()
     assert "hashednet lacks ratio(s) 0.2" in text
