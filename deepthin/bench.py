@@ -149,7 +149,7 @@ def _run_layers(args: argparse.Namespace, batches: list[int], out: Path, log: Ca
     print(speedup_table(layers, batches[0], per_call=True))
     targets = target_lines(layers)
     if targets:
-        print("\nTargets (issue 6):")
+        print("\nSpeedup targets (in-graph, ratio 0.01, batch 1):")
         print("\n".join(targets))
     mismatches = int((~layers["matches_dense"]).sum())
     print(f"\n{len(layers)} layer measurements, {mismatches} mismatching dense; "

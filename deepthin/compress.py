@@ -168,11 +168,7 @@ def compress(
     check_choice("init", init, INITS)
     if layers is None and isinstance(ratio, Mapping):
         layers = list(ratio)
-    if not isinstance(model, keras.Sequential | Functional):
-        raise ValueError(
-            f"model of type {type(model).__name__} is not supported; allowed: "
-            "a Sequential or functional keras.Model"
-        )
+    _check_clonable(model)
     chosen = _select(model, layers)
     ratios = _layer_ratios(chosen, ratio)
     if init == "fit" and not model.built:
@@ -186,9 +182,24 @@ def compress(
 
     new_model = keras.models.clone_model(model, clone_function=clone)
     if model.built and new_model.built:
-        for layer in model.layers:
-            if layer.name not in chosen and layer.weights:
-                new_model.get_layer(layer.name).set_weights(layer.get_weights())
-            elif layer.name in chosen and init == "fit":
-                _fit_layer(layer, new_model.get_layer(layer.name))
+        _carry_weights(model, new_model, chosen, fit=init == "fit")
     return new_model
+
+
+def _check_clonable(model: keras.Model) -> None:
+    """Refuse a subclassed model: ``clone_model`` cannot rebuild its layers one by one."""
+    if not isinstance(model, keras.Sequential | Functional):
+        raise ValueError(
+            f"model of type {type(model).__name__} is not supported; allowed: "
+            "a Sequential or functional keras.Model"
+        )
+
+
+def _carry_weights(model: keras.Model, new_model: keras.Model, chosen: set[str], fit: bool) -> None:
+    """Copy the trained weights of the layers left alone into ``new_model``; with ``fit``, fit each
+    compressed layer to the trained layer it replaces (else it keeps its fresh weights)."""
+    for layer in model.layers:
+        if layer.name not in chosen and layer.weights:
+            new_model.get_layer(layer.name).set_weights(layer.get_weights())
+        elif layer.name in chosen and fit:
+            _fit_layer(layer, new_model.get_layer(layer.name))

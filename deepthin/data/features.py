@@ -154,26 +154,40 @@ def extract_features(
     for s in SPLITS:  # fail before minutes of work: labels must be encodable
         for u in corpus.splits[s]:
             VOCAB.encode(u.text)
-    utts = [(s, u) for s in SPLITS for u in corpus.splits[s]]
+    feats = _compute_all(corpus, config, num_workers, progress)
+    return _write_cache(directory, corpus, config, feats)
+
+
+def _compute_all(
+    corpus: Corpus, config: FeatureConfig, num_workers: int | None, progress: bool
+) -> list[np.ndarray]:
+    """Un-normalized features of every utterance, splits in `SPLITS` order."""
+    utts = [u for s in SPLITS for u in corpus.splits[s]]
     with ThreadPoolExecutor(num_workers or 1) as pool:
-        feats = list(
+        return list(
             tqdm(
-                pool.map(lambda su: _features_of(su[1], config), utts),
+                pool.map(lambda u: _features_of(u, config), utts),
                 total=len(utts),
                 desc=f"features {corpus.name}",
                 disable=not progress,
             )
         )
+
+
+def _write_cache(
+    directory: Path, corpus: Corpus, config: FeatureConfig, feats: list[np.ndarray]
+) -> dict[str, list[Example]]:
+    """Normalize ``feats`` per split and cache them in ``directory``, written beside it and renamed
+    into place when complete, so a killed run never leaves a cache that looks finished."""
     directory.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}-", dir=directory.parent))
     out: dict[str, list[Example]] = {}
     try:
         start = 0
         for s in SPLITS:
-            n = len(corpus.splits[s])
             us = corpus.splits[s]
-            fs = _normalize(feats[start : start + n], [u.speaker for u in us], config.normalize)
-            start += n
+            fs = _normalize(feats[start : start + len(us)], [u.speaker for u in us], config.normalize)
+            start += len(us)
             _save_split(tmp / f"{s}.npz", us, fs)
             out[s] = [
                 Example(u.uid, u.speaker, u.text, f.astype(np.float32), VOCAB.encode(u.text))

@@ -2,7 +2,7 @@
 
 Only plain paths in `wav.scp` are supported (no pipes or `segments`), because the audio must be a file
 the feature extractor can open; relative paths are resolved against the data directory. Files at any
-sample rate and channel count are used (resampled to 16 kHz mono: `base.DirectoryCorpus.utterance`).
+sample rate and channel count are used (resampled to 16 kHz mono: `directory.DirectoryCorpus.utterance`).
 One data directory per split, named in config (default `root/train`, `root/dev`, `root/test`).
 """
 
@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .base import DirectoryCorpus, Problems, Utterance, normalize_text
+from .base import Problems, Utterance, normalize_text
+from .directory import DirectoryCorpus
 
 DEFAULT_DIRS = {"train": "train", "dev": "dev", "test": "test"}
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from .base import DirectoryCorpus, Problems, Utterance, normalize_text
+from .base import Problems, Utterance, normalize_text
+from .directory import DirectoryCorpus
 
 DEFAULT_SUBSETS = {"train": ["train-clean-100"], "dev": ["dev-clean"], "test": ["test-clean"]}
 

@@ -11,6 +11,7 @@ reproducible across runs and machines.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
 
 import numpy as np
 import tensorflow as tf
@@ -52,16 +53,10 @@ def make_dataset(
     so far less of each step is padding (FSDD batches were about half padding), and the order
     stays random and reproducible.
     """
-    if batch_size < 1:
-        raise ValueError(f"batch_size={batch_size}; must be >= 1")
-    if not examples:
-        raise ValueError("make_dataset: no examples (empty split?)")
-    dim = int(examples[0].features.shape[1])
-    if any(e.features.ndim != 2 or e.features.shape[1] != dim for e in examples):
-        raise ValueError(f"make_dataset: all examples need (T, {dim}) features")
+    dim = _feature_dim(examples, batch_size)
     epochs = itertools.count()
 
-    def generate():
+    def generate() -> Iterator[dict[str, np.ndarray]]:
         order = np.arange(len(examples))
         if shuffle:
             rng = np.random.default_rng([seed, next(epochs)])
@@ -70,13 +65,7 @@ def make_dataset(
                 order = _length_sorted(order, [len(e.features) for e in examples], batch_size,
                                        sort_window, drop_remainder, rng)
         for i in order:
-            e = examples[int(i)]
-            yield {
-                "features": e.features.astype(np.float32, copy=False),
-                "feature_lengths": np.int32(len(e.features)),
-                "labels": np.asarray(e.labels, dtype=np.int32),
-                "label_lengths": np.int32(len(e.labels)),
-            }
+            yield _element(examples[int(i)])
 
     spec = {
         "features": tf.TensorSpec([None, dim], tf.float32),
@@ -85,19 +74,45 @@ def make_dataset(
         "label_lengths": tf.TensorSpec([], tf.int32),
     }
     ds = tf.data.Dataset.from_generator(generate, output_signature=spec)
+    return _padded_batches(ds, dim, batch_size, bucket_boundaries, drop_remainder).prefetch(tf.data.AUTOTUNE)
+
+
+def _feature_dim(examples: list[Example], batch_size: int) -> int:
+    """The feature width all ``examples`` share; refuses what cannot make a batch."""
+    if batch_size < 1:
+        raise ValueError(f"batch_size={batch_size}; must be >= 1")
+    if not examples:
+        raise ValueError("make_dataset: no examples (empty split?)")
+    dim = int(examples[0].features.shape[1])
+    if any(e.features.ndim != 2 or e.features.shape[1] != dim for e in examples):
+        raise ValueError(f"make_dataset: all examples need (T, {dim}) features")
+    return dim
+
+
+def _element(e: Example) -> dict[str, np.ndarray]:
+    """One utterance as the dataset's element: the dtypes of ``make_dataset``'s signature."""
+    return {
+        "features": e.features.astype(np.float32, copy=False),
+        "feature_lengths": np.int32(len(e.features)),
+        "labels": np.asarray(e.labels, dtype=np.int32),
+        "label_lengths": np.int32(len(e.labels)),
+    }
+
+
+def _padded_batches(ds: tf.data.Dataset, dim: int, batch_size: int, bucket_boundaries: list[int] | None,
+                    drop_remainder: bool) -> tf.data.Dataset:
+    """``ds`` in padded batches, bucketed by feature length when ``bucket_boundaries`` are given."""
     padded_shapes = {"features": [None, dim], "feature_lengths": [], "labels": [None], "label_lengths": []}
     padding_values = {"features": 0.0, "feature_lengths": 0, "labels": VOCAB.blank, "label_lengths": 0}
-    if bucket_boundaries:
-        bounds = sorted(int(b) for b in bucket_boundaries)
-        ds = ds.bucket_by_sequence_length(
-            lambda x: x["feature_lengths"],
-            bucket_boundaries=bounds,
-            bucket_batch_sizes=[batch_size] * (len(bounds) + 1),
-            padded_shapes=padded_shapes,
-            padding_values=padding_values,
-            drop_remainder=drop_remainder,
-        )
-    else:
-        ds = ds.padded_batch(batch_size, padded_shapes=padded_shapes, padding_values=padding_values,
-                             drop_remainder=drop_remainder)
-    return ds.prefetch(tf.data.AUTOTUNE)
+    if not bucket_boundaries:
+        return ds.padded_batch(batch_size, padded_shapes=padded_shapes, padding_values=padding_values,
+                               drop_remainder=drop_remainder)
+    bounds = sorted(int(b) for b in bucket_boundaries)
+    return ds.bucket_by_sequence_length(
+        lambda x: x["feature_lengths"],
+        bucket_boundaries=bounds,
+        bucket_batch_sizes=[batch_size] * (len(bounds) + 1),
+        padded_shapes=padded_shapes,
+        padding_values=padding_values,
+        drop_remainder=drop_remainder,
+    )

@@ -150,50 +150,69 @@ class Trainer:
         workdir = Path(workdir)
         ckpt = workdir / "checkpoint"
         ckpt.mkdir(parents=True, exist_ok=True)
-        state_path = ckpt / "state.json"
-        if (saved := saved_state(workdir)) is not None:
-            state = saved
-            model = keras.models.load_model(ckpt / "last.keras")
-        else:
-            state = TrainState()
-            model.compile(optimizer=self.optimizer(steps_per_epoch))
+        model, state = self._resume_or_compile(model, workdir, steps_per_epoch)
         train_step, eval_step = self.steps(model, dev.element_spec)
         writer = None
         if self.config.tensorboard:
             writer = tf.summary.create_file_writer(str(workdir / "tensorboard"))
         while state.epoch < self.config.epochs and not state.stopped_early:
-            epoch = state.epoch
-            started = time.perf_counter()
-            bar = keras.utils.Progbar(steps_per_epoch, verbose=1 if self.config.progress else 0)
-            losses = []
-            for batch in train(epoch):
-                losses.append(float(train_step(batch)))
-                check_finite(losses[-1], epoch + 1, len(losses))
-                bar.update(len(losses), [("loss", losses[-1])])
-            state.train_seconds += time.perf_counter() - started
-            state.steps += len(losses)
-            dev_loss = evaluate_loss(eval_step, dev)
-            record = {"epoch": epoch + 1, "train_loss": float(np.mean(losses)), "dev_loss": dev_loss}
-            state.history.append(record)
-            if self.config.progress:
-                print(f"epoch {epoch + 1}/{self.config.epochs}: " +
-                      ", ".join(f"{k}={v:.4f}" for k, v in record.items() if k != "epoch"))
-            if writer is not None:
-                with writer.as_default():
-                    for key in ("train_loss", "dev_loss"):
-                        tf.summary.scalar(key, record[key], step=epoch + 1)
-            state.epoch = epoch + 1
+            self._run_epoch(train_step, eval_step, train, dev, state, steps_per_epoch)
+            self._report(state.history[-1], writer)
+            state.epoch += 1
             if eligible(model):
-                if dev_loss < state.best_dev_loss:
-                    state.best_dev_loss, state.best_epoch, state.bad_epochs = dev_loss, epoch + 1, 0
-                    _atomic_save(model, ckpt / "best.keras")
-                else:
-                    state.bad_epochs += 1
-                    state.stopped_early = state.bad_epochs >= self.config.patience
+                self._track_best(model, state, ckpt)
             _atomic_save(model, ckpt / "last.keras")
-            state_path.write_text(json.dumps(asdict(state), indent=1))  # written last: commit point
+            (ckpt / "state.json").write_text(json.dumps(asdict(state), indent=1))  # last: the commit point
         best = ckpt / ("best.keras" if state.best_epoch > 0 else "last.keras")
         return keras.models.load_model(best), state
+
+    # ------------------------------------------------------------ epochs
+    def _resume_or_compile(
+        self, model: keras.Model, workdir: Path, steps_per_epoch: int
+    ) -> tuple[keras.Model, TrainState]:
+        """The model (with its optimizer state) and state of the last finished epoch in ``workdir``,
+        else ``model`` compiled fresh: a killed run continues where it stopped."""
+        if (saved := saved_state(workdir)) is not None:
+            return keras.models.load_model(workdir / "checkpoint" / "last.keras"), saved
+        model.compile(optimizer=self.optimizer(steps_per_epoch))
+        return model, TrainState()
+
+    def _run_epoch(self, train_step: Callable, eval_step: Callable, train: EpochData,
+                   dev: tf.data.Dataset, state: TrainState, steps_per_epoch: int) -> None:
+        """Train epoch ``state.epoch``, evaluate on dev, and add both losses to ``state.history``."""
+        epoch = state.epoch
+        started = time.perf_counter()
+        bar = keras.utils.Progbar(steps_per_epoch, verbose=1 if self.config.progress else 0)
+        losses = []
+        for batch in train(epoch):
+            losses.append(float(train_step(batch)))
+            check_finite(losses[-1], epoch + 1, len(losses))
+            bar.update(len(losses), [("loss", losses[-1])])
+        state.train_seconds += time.perf_counter() - started
+        state.steps += len(losses)
+        dev_loss = evaluate_loss(eval_step, dev)
+        state.history.append({"epoch": epoch + 1, "train_loss": float(np.mean(losses)), "dev_loss": dev_loss})
+
+    def _report(self, record: dict[str, float], writer: Any) -> None:
+        """Show an epoch's losses on the console (with ``progress``) and in TensorBoard (with a writer)."""
+        if self.config.progress:
+            print(f"epoch {record['epoch']}/{self.config.epochs}: " +
+                  ", ".join(f"{k}={v:.4f}" for k, v in record.items() if k != "epoch"))
+        if writer is not None:
+            with writer.as_default():
+                for key in ("train_loss", "dev_loss"):
+                    tf.summary.scalar(key, record[key], step=record["epoch"])
+
+    def _track_best(self, model: keras.Model, state: TrainState, ckpt: Path) -> None:
+        """Save ``model`` as the best if the epoch just finished lowered the dev loss, else count the
+        epoch towards early stopping."""
+        dev_loss = state.history[-1]["dev_loss"]
+        if dev_loss < state.best_dev_loss:
+            state.best_dev_loss, state.best_epoch, state.bad_epochs = dev_loss, state.epoch, 0
+            _atomic_save(model, ckpt / "best.keras")
+        else:
+            state.bad_epochs += 1
+            state.stopped_early = state.bad_epochs >= self.config.patience
 
 
 def any_shape(spec: Any) -> Any:

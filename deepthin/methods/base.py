@@ -25,12 +25,8 @@ on either route, so the forward estimate decides.
 Inference (:meth:`inference_fn`) is a separate hook from training
 (:meth:`matmul_fn`): a layer switched to inference mode (see
 :func:`deepthin.for_inference`) asks its methods for it. What a method's
-inference path precomputes from its trained variables (a materialized
-kernel, re-laid-out factors, a sparse index) lives in an *inference cache*:
-untracked, non-trainable ``tf.Variable`` s that are never saved (files keep
-the compressed parameters only), filled by :meth:`refresh_inference` once
-after the weights are final. Compiled functions read the cache variables, so
-a refresh after loading new weights is seen by functions traced before it.
+inference path precomputes from its trained variables lives in an inference
+cache (:mod:`deepthin.methods.inference_cache`).
 
 Fitting (:meth:`WeightMethod.fit`, see :mod:`deepthin.methods.fitting`): each
 method sets its stored form from a trained dense kernel, since only it knows
@@ -48,10 +44,10 @@ from typing import Any, ClassVar
 
 import keras
 import numpy as np
-import tensorflow as tf
 from keras import ops
 
 from deepthin.methods.fitting import relative_error
+from deepthin.methods.inference_cache import InferenceCache
 from deepthin.methods.traits import MethodTraits
 from deepthin.validation import check_choice, check_matrix_shape, check_options, check_ratio
 
@@ -63,7 +59,7 @@ TRAINING_PATHS = ("auto", "factored", "reconstruct")
 MATMUL_OVERHEAD_MACS = 50_000
 
 
-class WeightMethod(MethodTraits):
+class WeightMethod(MethodTraits, InferenceCache):
     """Base class: a weight matrix stored in compressed form.
 
     Subclasses set :attr:`name` and :attr:`option_defaults`, compute their
@@ -74,8 +70,6 @@ class WeightMethod(MethodTraits):
     name: ClassVar[str] = ""
     #: Keyword options the method accepts, with their defaults.
     option_defaults: ClassVar[dict[str, Any]] = {}
-    #: Inference-cache entries whose size may change between refreshes (e.g. a sparse index).
-    dynamic_cache_keys: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, shape: tuple[int, int], ratio: float, **options: Any) -> None:
         self.shape = check_matrix_shape(shape)
@@ -246,40 +240,6 @@ class WeightMethod(MethodTraits):
         """
         kernel = self.cached("kernel")
         return lambda x: ops.matmul(x, kernel)
-
-    def refresh_inference(self) -> None:
-        """(Re)compute the inference cache from the variables; call after they change."""
-        with tf.init_scope():  # eager, even when first needed while a function is traced
-            state = {key: tf.convert_to_tensor(value) for key, value in self.inference_state().items()}
-            cache = getattr(self, "_inference_cache", None)
-            if cache is None or set(cache) != set(state) or any(
-                not cache[k].shape.is_compatible_with(v.shape) for k, v in state.items()
-            ):
-                self._inference_cache = {
-                    key: tf.Variable(
-                        value, trainable=False,
-                        shape=tf.TensorShape(None) if key in self.dynamic_cache_keys else value.shape,
-                    )
-                    for key, value in state.items()
-                }
-            else:
-                for key, value in state.items():
-                    cache[key].assign(value)
-
-    def cached(self, key: str) -> Any:
-        """Cache entry ``key``, filling the cache first if it was never filled."""
-        if getattr(self, "_inference_cache", None) is None:
-            self.refresh_inference()
-        return self._inference_cache[key]
-
-    def inference_variables(self) -> list[tf.Variable]:
-        """The cache's variables (none before it is filled): what a graph of the inference path reads,
-        and what an exporter must track, since the layer does not."""
-        return list((getattr(self, "_inference_cache", None) or {}).values())
-
-    def drop_inference_cache(self) -> None:
-        """Free the cache; the next :meth:`cached` rebuilds it."""
-        self._inference_cache = None
 
     # ----------------------------------------------------------- persistence
     def save_variables(self, store: Any, prefix: str) -> None:

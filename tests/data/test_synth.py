@@ -71,7 +71,7 @@ def test_cache_reused_and_new_config_new_cache(tiny_synth, monkeypatch):
     def boom(*a, **k):
         raise AssertionError("regenerated although cached")
 
-    monkeypatch.setattr(synth_mod, "_render", boom)
+    monkeypatch.setattr(synth_mod, "render", boom)
     again = SynthCorpus(hours=0.006, seed=3, cache_dir=cache, progress=False).load()
     assert again.splits == corpus.splits
     with pytest.raises(AssertionError, match="regenerated"):
