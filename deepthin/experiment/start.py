@@ -60,9 +60,13 @@ def load_source(from_run: str | Path, recipe: dict[str, str]) -> tuple[dict[str,
     if not run_dir.is_dir():
         raise ValueError(f"from_run={from_run} is not a directory; allowed: the directory of a finished "
                          "dense run")
-    if not results_complete(run_dir / "results.json") or not (run_dir / "model.keras").is_file():
-        raise ValueError(f"from_run={from_run} holds no finished run (no complete results.json and "
-                         "model.keras); allowed: the directory of a finished dense run")
+    if not results_complete(run_dir / "results.json"):
+        raise ValueError(f"from_run={from_run} holds no finished run (no complete results.json); allowed: "
+                         "the directory of a finished dense run")
+    if not (run_dir / "model.keras").is_file():  # git keeps a run's record, never its *.keras
+        raise ValueError(f"from_run={from_run} holds a finished run's record but not its model.keras (a "
+                         "clone has only the record); allowed: a run directory with its model, e.g. that "
+                         "run's command again with hydra.run.dir=ANOTHER_DIR, then from_run=ANOTHER_DIR")
     results = json.loads((run_dir / "results.json").read_text())
     theirs = {key: results.get(key) for key in recipe}
     if theirs != recipe:

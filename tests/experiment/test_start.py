@@ -49,9 +49,14 @@ def test_missing_unfinished_and_compressed_sources_are_refused(dense_run, tmp_pa
     (tmp_path / "unfinished" / "results.json").write_text('{"complete": false}')
     with pytest.raises(ValueError, match="holds no finished run"):
         load_source(tmp_path / "unfinished", RECIPE)
+    results = json.loads((dense_run / "results.json").read_text())
+    cloned = tmp_path / "cloned"  # a clone: the record is committed, the model is not
+    cloned.mkdir()
+    (cloned / "results.json").write_text(json.dumps(results))
+    with pytest.raises(ValueError, match="holds a finished run's record but not its model.keras"):
+        load_source(cloned, RECIPE)
     compressed = tmp_path / "compressed"
     compressed.mkdir()
-    results = json.loads((dense_run / "results.json").read_text())
     (compressed / "results.json").write_text(json.dumps({**results, "method": "lowrank"}))
     (compressed / "model.keras").write_bytes((dense_run / "model.keras").read_bytes())
     with pytest.raises(ValueError, match="is a lowrank run; allowed: a dense run"):
