@@ -90,7 +90,7 @@ recipe-check:
 # and fitted to that dense run then fine-tuned for the same epochs (a, b); DeepThin's sensitivity table, then
 # DeepThin fitted at 0.02 and 0.01 with uniform and with allocated ratios (c); then the tables
 # (scripts/fit_claims.py). Runs already complete are skipped.
-.PHONY: claims-fit
+.PHONY: claims-fit claims-fit-tfkaldi claims-fit-deepspeech
 FIT_METHODS = deepthin,deepthin_aligned,lowrank,hashednet,pruning
 # $(call fit_claims,DATA,MODEL,EXTRA): EXTRA as in the grid's config (DeepSpeech: the 3 h corpus), so the
 # from-scratch runs are the grid's own (conf/experiment/cpu_*.yaml) and are skipped when it ran them.
@@ -104,6 +104,10 @@ fit_claims = dense=results/$(1)/$(2)-cpu/dense/ratio=1.0/seed=0; \
 		sensitivity_table=results/$(1)/$(2)-cpu/sensitivity/deepthin/seed=0/sensitivity.csv $(LAUNCHER) && \
 	$(PYTHON) scripts/fit_claims.py --data $(1) --model $(2)
 
-claims-fit:
+claims-fit: claims-fit-tfkaldi claims-fit-deepspeech
+
+claims-fit-tfkaldi:
 	$(call fit_claims,fsdd,tfkaldi)
+
+claims-fit-deepspeech:
 	$(call fit_claims,synth,deepspeech,data.hours=3.0)
