@@ -30,7 +30,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from deepthin.compress import INITS
-from deepthin.conf_dir import CONF_DIR
+from deepthin.conf_dir import CONF_DIR, schedule_suffix
 from deepthin.data import VOCAB
 from deepthin.experiment.datamodule import SpeechData
 from deepthin.experiment.decoders import lexicon_decoder
@@ -49,6 +49,8 @@ GROUPS = ("data", "model", "method", "preset")
 CHOICES = {"init": INITS, "allocate": ALLOCATIONS}
 # the run directory's method part: the method's name plus the start's suffix (conf/config.yaml)
 OmegaConf.register_new_resolver("variant", variant_suffix, replace=True)
+# ... and the setting part's schedule suffix (conf/config.yaml)
+OmegaConf.register_new_resolver("schedule", schedule_suffix, replace=True)
 
 
 def choices(group: str) -> list[str]:

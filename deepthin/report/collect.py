@@ -8,11 +8,14 @@ from typing import Any
 
 import pandas as pd
 
-#: A setting is one (data set, model, preset): the unit every comparison is made within.
-SETTING = ["data", "model", "preset"]
+from deepthin.conf_dir import schedule_suffix
+
+#: A setting is one (data set, model, preset, schedule): the unit every comparison is made within.
+#: The schedule is ``""`` for the preset's epochs, else ``"-<N>epochs"`` (as in the run directory).
+SETTING = ["data", "model", "preset", "schedule"]
 #: What a sweep varies within a setting.
 SWEPT_KEYS = ("method", "ratio", "seed")
-Setting = tuple[str, str, str]
+Setting = tuple[str, str, str, str]
 
 
 def _flatten(results: dict[str, Any], path: Path, root: Path) -> dict[str, Any]:
@@ -21,6 +24,8 @@ def _flatten(results: dict[str, Any], path: Path, root: Path) -> dict[str, Any]:
     row.update({k: v for k, v in results.get("size", {}).items() if not isinstance(v, dict | list)})
     trainer = results.get("config", {}).get("trainer", {})
     row["epochs"] = trainer.get("epochs")
+    preset_epochs = results.get("config", {}).get("preset", {}).get("epochs", row["epochs"])
+    row["schedule"] = schedule_suffix(row["epochs"], preset_epochs) if row["epochs"] is not None else ""
     row["trained"] = results.get("trained")  # None: a run from before runs were checked for it
     row["from_scratch"] = results.get("init", "random") == "random" and "allocation" not in results
     row["step_convention"] = results.get("method_details", {}).get("step_convention")
@@ -72,13 +77,18 @@ def from_trained(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def setting_slug(key: Setting) -> str:
-    data, model, preset = key
-    return f"{data}_{model}-{preset}"
+    data, model, preset, schedule = key
+    return f"{data}_{model}-{preset}{schedule}"
 
 
 def setting_label(key: Setting) -> str:
-    data, model, preset = key
-    return f"{model}-{preset} on {data}"
+    data, model, preset, schedule = key
+    return f"{model}-{preset}{schedule} on {data}"
+
+
+def in_setting(table: pd.DataFrame, key: Setting) -> pd.Series:
+    """Which rows of ``table`` belong to the setting ``key``."""
+    return (table[SETTING] == pd.Series(key, index=SETTING)).all(axis=1)
 
 
 def settings(table: pd.DataFrame) -> list[tuple[Setting, pd.DataFrame]]:

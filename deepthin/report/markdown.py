@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from deepthin.report.collect import SETTING, Setting, setting_label, settings
+from deepthin.report.collect import Setting, in_setting, setting_label, settings
 from deepthin.report.context import commands, job_hours, machine
 from deepthin.report.paper import (
     BASELINE_NAMES,
@@ -76,7 +76,7 @@ def _evidence(row) -> str:
 
 def orderings(key: Setting, runs: pd.DataFrame, summary: pd.DataFrame, metric: str) -> list[str]:
     """The paper's ordering claims in one setting on one metric, each held / reversed / not separable."""
-    rows = summary[(summary[SETTING] == pd.Series(key, index=SETTING)).all(axis=1)]
+    rows = summary[in_setting(summary, key)]
     lines = [f"- **{setting_label(key)}**, {METRIC_LABELS.get(metric, metric)}:"]
     for row in rows.itertuples():
         claim = "DeepThin better than" if row.baseline in BASELINES else "DeepThin (paper policy) better than"

@@ -50,9 +50,9 @@ def test_tiny_preset_of_each_recipe_with_each_method_writes_results(cache_dir, t
     assert before and after == before, "a skipped run was rewritten"
     # ... but never skips (or resumes) a directory that holds a different experiment
     other = deepthin_run(["-m", "model=tfkaldi", "method=dense", "ratio=0.3", f"hydra.sweep.dir={sweep}",
-                          *tiny, "trainer.epochs=3"], cache_dir, timeout=300)
+                          *tiny, "trainer.learning_rate=0.002"], cache_dir, timeout=300)
     assert other.returncode == 2
-    assert "holds a run with a different config (differs in: trainer.epochs)" in other.stderr
+    assert "holds a run with a different config (differs in: trainer.learning_rate)" in other.stderr
 
 
 def _metrics(path):

@@ -6,10 +6,15 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from hydra import compose, initialize_config_dir
+from hydra.core.hydra_config import HydraConfig
 from hydra.utils import get_class
 from omegaconf import OmegaConf
 
+import deepthin.experiment.run  # noqa: F401  (registers the resolvers the run directory uses)
 from deepthin.conf_dir import CONF_DIR as CONF
+from deepthin.conf_dir import schedule_suffix
+from deepthin.report.collect import setting_label
+from deepthin.report.recipe_check import SETTINGS as RECIPE_CHECK
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPRESSED = {"deepthin", "deepthin_aligned", "lowrank", "hashednet", "pruning", "handtuned"}
@@ -60,20 +65,45 @@ def test_dense_runs_once_per_seed_of_its_grid(name):
     assert dense.trainer.epochs == grid.trainer.epochs
 
 
+def setting_of(cfg) -> tuple[str, str, str, str]:
+    """The report's setting of a composed config: data, model, preset and schedule."""
+    schedule = schedule_suffix(cfg.trainer.epochs, cfg.preset.epochs)
+    return (cfg.hydra.runtime.choices.data, cfg.model.name, cfg.preset.name, schedule)
+
+
 def test_committed_cpu_grid_fits_the_budget():
-    """The three cpu grids: about 10 h on 2 cores at the per-epoch costs of the committed recipe check."""
+    """The three cpu grids: about 10 h on 2 cores at the per-epoch costs of the committed recipe check;
+    12 h since FSDD trains for 12 epochs (conf/experiment/cpu_tfkaldi_fsdd.yaml says why)."""
     # job-minutes per epoch, evaluation included (wall_seconds / epochs_run of dense and DeepThin runs,
     # 1 TensorFlow thread, 2-3 jobs at a time on 2 cores)
     check = pd.read_csv(ROOT / "results" / "recipe_check.csv")
     minutes_per_epoch = (check.wall_seconds / check.epochs_run / 60).groupby(check.setting).mean()
     total = 0.0
-    for name, (model, preset, data, _) in GRIDS.items():
+    for name in GRIDS:
         if name.startswith("cpu_"):
             cfg = load([f"+experiment={name}"])
             runs = len(values(cfg, "method")) * len(values(cfg, "ratio")) * len(values(cfg, "seed"))
             runs += len(values(cfg, "seed"))   # dense
-            total += runs * cfg.trainer.epochs * minutes_per_epoch[f"{model}-{preset} on {data}"] / 2
-    assert 8 * 60 <= total <= 10.5 * 60
+            total += runs * cfg.trainer.epochs * minutes_per_epoch[setting_label(setting_of(cfg))] / 2
+    assert 8 * 60 <= total <= 12.5 * 60
+
+
+@pytest.mark.parametrize("setting", sorted(RECIPE_CHECK))
+def test_recipe_check_reads_the_settings_its_sweeps_write(setting):
+    """`deepthin-recipe-check` looks for each setting's runs where `make recipe-check` puts them."""
+    data, model, preset, schedule = setting
+    cfg = load([f"+experiment=recipe_check_{model}_{data}"])
+    HydraConfig.instance().set_config(cfg)
+    assert setting_of(cfg) == setting
+    assert cfg.hydra.sweep.subdir.startswith(f"{data}/{model}-{preset}{schedule}/")
+
+
+def test_the_run_directory_names_a_schedule_other_than_the_presets():
+    for extra, setting in (([], "tfkaldi-cpu"), (["trainer.epochs=8"], "tfkaldi-cpu"),
+                           (["trainer.epochs=12"], "tfkaldi-cpu-12epochs")):
+        cfg = load(["method=dense", "ratio=1.0", *extra])
+        HydraConfig.instance().set_config(cfg)
+        assert cfg.hydra.run.dir == f"results/synth/{setting}/dense/ratio=1.0/seed=0"
 
 
 @pytest.mark.parametrize("launcher", sorted(LAUNCHERS))
@@ -107,7 +137,9 @@ def test_rerunning_a_sweep_reruns_only_incomplete_runs(deepthin_run, tiny, cache
     args = dense_sweep(tmp_path, tiny)
     first = deepthin_run(args, cache_dir, timeout=600)
     assert first.returncode == 0, first.stderr[-3000:]
-    done, killed = (tmp_path / f"synth/tfkaldi-tiny/dense/ratio=1.0/seed={s}/results.json" for s in (0, 1))
+    # trainer.epochs=1 is not the tiny preset's 2: the runs' directories say so
+    done, killed = (tmp_path / f"synth/tfkaldi-tiny-1epochs/dense/ratio=1.0/seed={s}/results.json"
+                    for s in (0, 1))
     before = done.read_bytes(), done.stat().st_mtime_ns
     killed.unlink()            # as if the sweep was killed while this run was in flight
     second = deepthin_run(args, cache_dir, timeout=600)
@@ -124,7 +156,7 @@ def test_submitit_local_launcher_runs_a_sweep(deepthin_run, tiny, cache_dir, tmp
                        "seed=0")
     done = deepthin_run(args, cache_dir, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
-    results = tmp_path / "synth/tfkaldi-tiny/dense/ratio=1.0/seed=0/results.json"
+    results = tmp_path / "synth/tfkaldi-tiny-1epochs/dense/ratio=1.0/seed=0/results.json"
     assert '"complete": true' in results.read_text()
     assert list((tmp_path / ".submitit").glob("*/*_result.pkl"))     # it went through submitit's executor
 

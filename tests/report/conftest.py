@@ -12,8 +12,9 @@ BASE_WER = {"dense": 0.10, "deepthin": 0.20, "lowrank": 0.40, "pruning": 0.30, "
 
 
 def write_run(root: Path, method: str, ratio: float, seed: int, wer: float, *, data: str = "fsdd",
-              model: str = "tfkaldi", trained: bool = True, complete: bool = True) -> Path:
-    """One run's results.json as deepthin-run writes it (the fields the report reads)."""
+              model: str = "tfkaldi", trained: bool = True, complete: bool = True, epochs: int = 8) -> Path:
+    """One run's results.json as deepthin-run writes it (the fields the report reads), of the cpu
+    preset (8 epochs) trained for ``epochs``."""
     metrics = {"wer_lexicon": wer, "cer_lexicon": wer / 2, "wer_greedy": wer * 1.5, "cer_greedy": wer / 3,
                "test_loss": 10 * wer, "blank_fraction": 0.0 if trained else 1.0,
                "latency_per_audio_second": 0.001 * (ratio if method != "dense" else 1.0) + 1e-4,
@@ -21,11 +22,13 @@ def write_run(root: Path, method: str, ratio: float, seed: int, wer: float, *, d
     results = {"data": data, "model": model, "preset": "cpu", "method": method, "ratio": ratio, "seed": seed,
                "metrics": metrics,
                "size": {"stored_params": int(1e6 * ratio), "model_file_bytes": int(4e6 * ratio)},
-               "config": {"trainer": {"epochs": 8}}, "trained": trained, "git_commit": "abc123",
+               "config": {"trainer": {"epochs": epochs}, "preset": {"epochs": 8}}, "trained": trained,
+               "git_commit": "abc123",
                "overrides": [f"method={method}", f"ratio={ratio}", f"seed={seed}",
                              "+experiment=cpu_tfkaldi_fsdd"],
                "finished_at": "2026-11-30T00:00:00+00:00", "complete": complete}
-    path = root / data / f"{model}-cpu" / method / f"ratio={ratio}" / f"seed={seed}" / "results.json"
+    setting = f"{model}-cpu" + ("" if epochs == 8 else f"-{epochs}epochs")
+    path = root / data / setting / method / f"ratio={ratio}" / f"seed={seed}" / "results.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(results))
     return path

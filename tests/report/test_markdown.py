@@ -6,7 +6,7 @@ import pandas as pd
 
 from deepthin.report.cli import build
 
-from .conftest import write_run
+from .conftest import RATIOS, SEEDS, write_run
 
 
 def report_of(root) -> str:
@@ -83,3 +83,20 @@ def test_figures_are_written_and_embedded(built_grid):
     for name in ("metric_vs_ratio", "pareto", "latency_vs_ratio"):
         path = built_grid / "figures" / f"fsdd_tfkaldi-cpu_{name}.png"
         assert path.stat().st_size > 10_000 and f"(figures/fsdd_tfkaldi-cpu_{name}.png)" in text
+
+
+def test_another_schedule_is_its_own_setting_never_averaged_in(grid):
+    report_of(grid)
+    before = pd.read_csv(grid / "relative_improvement.csv")
+    for seed in SEEDS:  # the same grid trained for 12 epochs: DeepThin now behind rank factorization
+        write_run(grid, "dense", 1.0, seed, 0.05, epochs=12)
+        for ratio in RATIOS:
+            write_run(grid, "deepthin", ratio, seed, 0.30 + 0.01 * seed, epochs=12)
+            write_run(grid, "lowrank", ratio, seed, 0.20 + 0.01 * seed, epochs=12)
+    text = report_of(grid)
+    assert "- **tfkaldi-cpu-12epochs on fsdd**, WER (lexicon):" in text
+    assert "DeepThin better than rank factorization: **reversed**" in text
+    after = pd.read_csv(grid / "relative_improvement.csv")
+    eight = after[after["schedule"].isna()].reset_index(drop=True)
+    pd.testing.assert_frame_equal(eight, before, check_dtype=False)  # the 8-epoch comparisons: unchanged
+    assert set(after["schedule"].dropna()) == {"-12epochs"}

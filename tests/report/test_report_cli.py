@@ -108,14 +108,14 @@ def test_cer_table_compares_the_same_runs_on_cer(report):
 def test_saturated_wer_is_said_plainly():
     runs = pd.DataFrame({"method": ["deepthin", "lowrank", "pruning", "dense"], "ratio": [0.01] * 3 + [1.0],
                          "wer_lexicon": [0.99, 1.0, 0.6, 0.5], "cer_greedy": [0.7, 0.8, 0.3, 0.2]})
-    note = saturation_note(("synth", "tfkaldi", "cpu"), runs)
+    note = saturation_note(("synth", "tfkaldi", "cpu", ""), runs)
     assert note is not None and "2 of 3 compressed (method, ratio) points" in note
     assert note.endswith("the CER table below still does.")
     runs["cer_greedy"] = [1.0, 0.97, 0.3, 0.2]
-    note = saturation_note(("synth", "tfkaldi", "cpu"), runs)
+    note = saturation_note(("synth", "tfkaldi", "cpu", ""), runs)
     assert "neither can CER (2 of 3 points >= 0.95)" in note
     runs["wer_lexicon"] = [0.5, 1.0, 0.6, 0.5]
-    assert saturation_note(("synth", "tfkaldi", "cpu"), runs) is None
+    assert saturation_note(("synth", "tfkaldi", "cpu", ""), runs) is None
 
 
 def test_pruning_runs_from_before_tfmots_step_convention_are_named():
@@ -143,8 +143,8 @@ def test_report_states_paper_numbers_commands_machine_and_date(report):
     assert "method=dense ratio=1.0 seed=0,1" in text
     assert f"deepthin-report --results {report}" in text
     claim = "  - DeepThin better than rank factorization: **"
-    assert f"- **tfkaldi-tiny on synth**, WER (lexicon):\n{claim}" in text
-    assert f"- **tfkaldi-tiny on synth**, CER (greedy):\n{claim}" in text
+    assert f"- **tfkaldi-tiny-1epochs on synth**, WER (lexicon):\n{claim}" in text
+    assert f"- **tfkaldi-tiny-1epochs on synth**, CER (greedy):\n{claim}" in text
     assert "ratios 0.005, 0.01, 0.02, 0.1 not run; 2 seed(s) instead of 3" in text
     assert "methods not run: deepthin-aligned, hashednet, pruning, handtuned" in text
     assert "predate TFMOT's step convention" not in text   # no pruning run at all
@@ -174,10 +174,10 @@ def test_results_table_gives_seed_means_with_dense_first(report):
 def test_report_builds_before_any_dense_run_finished(tiny_sweep, tmp_path):
     root = tmp_path / "results"
     shutil.copytree(tiny_sweep, root)
-    shutil.rmtree(root / "synth/tfkaldi-tiny/dense")
+    shutil.rmtree(root / "synth/tfkaldi-tiny-1epochs/dense")
     written = cli.build(root)
     assert written["report"].exists()
-    assert (root / "figures/synth_tfkaldi-tiny_latency_vs_ratio.png").stat().st_size > 10_000
+    assert (root / "figures/synth_tfkaldi-tiny-1epochs_latency_vs_ratio.png").stat().st_size > 10_000
     assert "dense" not in set(pd.read_csv(root / "runs.csv")["method"])
 
 
