@@ -89,21 +89,28 @@ def test_committed_cpu_grid_fits_the_budget():
     assert 8 * 60 <= total <= 13.5 * 60
 
 
+@pytest.fixture
+def as_job():
+    """Make a composed config the running job's, so that ``${hydra:...}`` in its run directory resolves."""
+    yield HydraConfig.instance().set_config
+    HydraConfig.instance().cfg = None
+
+
 @pytest.mark.parametrize("setting", sorted(RECIPE_CHECK))
-def test_recipe_check_reads_the_settings_its_sweeps_write(setting):
+def test_recipe_check_reads_the_settings_its_sweeps_write(setting, as_job):
     """`deepthin-recipe-check` looks for each setting's runs where `make recipe-check` puts them."""
     data, model, preset, schedule = setting
     cfg = load([f"+experiment=recipe_check_{model}_{data}"])
-    HydraConfig.instance().set_config(cfg)
+    as_job(cfg)
     assert setting_of(cfg) == setting
     assert cfg.hydra.sweep.subdir.startswith(f"{data}/{model}-{preset}{schedule}/")
 
 
-def test_the_run_directory_names_a_schedule_other_than_the_presets():
+def test_the_run_directory_names_a_schedule_other_than_the_presets(as_job):
     for extra, setting in (([], "tfkaldi-cpu"), (["trainer.epochs=8"], "tfkaldi-cpu"),
                            (["trainer.epochs=12"], "tfkaldi-cpu-12epochs")):
         cfg = load(["method=dense", "ratio=1.0", *extra])
-        HydraConfig.instance().set_config(cfg)
+        as_job(cfg)
         assert cfg.hydra.run.dir == f"results/synth/{setting}/dense/ratio=1.0/seed=0"
 
 
