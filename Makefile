@@ -18,8 +18,10 @@ install: system-deps
 	if [ "$(PY313)" = 1 ]; then PYTHON=$(PYTHON) scripts/build_flashlight_text.sh; fi
 	$(PYTHON) -m pip install -q -e '.[dev]'
 
+# Its own directory (outputs/, git-ignored): results/ holds the grid's run of the same experiment,
+# which a clone would otherwise skip as finished.
 run: install
-	$(PYTHON) -m deepthin.experiment.run method=deepthin ratio=0.01
+	$(PYTHON) -m deepthin.experiment.run method=deepthin ratio=0.01 hydra.run.dir=outputs/make-run
 
 demo: install
 	$(PYTHON) scripts/demo.py

@@ -123,6 +123,7 @@ def run(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
     config = OmegaConf.to_container(cfg, resolve=True)
     if (finished := finished_results(out_dir, config)) is not None:
         print(f"deepthin-run: {out_dir / 'results.json'} is complete; skipping")
+        print(summary_line(finished))   # what it measured, as when it finished
         return finished
     results = train(cfg, out_dir, config)
     write_results(out_dir, results)

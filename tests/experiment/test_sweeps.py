@@ -156,6 +156,9 @@ def test_rerunning_a_sweep_reruns_only_incomplete_runs(deepthin_run, tiny, cache
     assert '"complete": true' in killed.read_text()                         # in-flight run: redone
     log = second.stdout + second.stderr
     assert f"{done} is complete; skipping" in log
+    skipped = second.stdout.splitlines()
+    after_skip = skipped[skipped.index(f"deepthin-run: {done} is complete; skipping") + 1]
+    assert after_skip.startswith("tfkaldi/dense ratio=1.0: WER")   # the skipped run's own summary line
     assert f"{killed} is complete; skipping" not in log
 
 
