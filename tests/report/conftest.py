@@ -5,6 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from deepthin.conf_dir import schedule_suffix
+
 RATIOS = (0.005, 0.01, 0.02, 0.05, 0.1, 0.2)
 SEEDS = (0, 1, 2)
 #: WER (lexicon) per method at seed s: base + 0.01 s at every ratio (dense: ratio 1.0).
@@ -27,7 +29,7 @@ def write_run(root: Path, method: str, ratio: float, seed: int, wer: float, *, d
                "overrides": [f"method={method}", f"ratio={ratio}", f"seed={seed}",
                              "+experiment=cpu_tfkaldi_fsdd"],
                "finished_at": "2026-11-30T00:00:00+00:00", "complete": complete}
-    setting = f"{model}-cpu" + ("" if epochs == 8 else f"-{epochs}epochs")
+    setting = f"{model}-cpu{schedule_suffix(epochs, 8)}"
     path = root / data / setting / method / f"ratio={ratio}" / f"seed={seed}" / "results.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(results))
