@@ -173,7 +173,8 @@ def seed_gaps(runs: pd.DataFrame, ratios: list[float], seeds: list[int]) -> list
         every = [m for m, rs in by_method.items() if len(rs) == len(ratios)]
         parts = [f"{m} {' '.join(f'{r:g}' for r in rs)}" for m, rs in by_method.items() if m not in every]
         parts += [f"{', '.join(every)} at every ratio"] if every else []
-        lines.append(f"no counted run of seed(s) {', '.join(map(str, lacks))}: {'; '.join(parts)}")
+        seeds_word = "seeds" if len(lacks) > 1 else "seed"
+        lines.append(f"no counted run of {seeds_word} {', '.join(map(str, lacks))}: {'; '.join(parts)}")
     return lines
 
 

@@ -50,7 +50,7 @@ def test_untrained_and_incomplete_runs_are_named_and_kept_out_of_every_mean(grid
     runs = pd.read_csv(grid / "runs.csv")
     assert len(runs) == 3 + 3 * 6 * 4 + 3 * 5 and runs["trained"].eq(False).sum() == 1
     assert "| lowrank | 0.1 | 2 | 0.405 |" in text                  # seeds 0 and 1 only: (0.40 + 0.41) / 2
-    assert "no counted run of seed(s) 2: lowrank 0.1." in text
+    assert "no counted run of seed 2: lowrank 0.1." in text
     assert json.loads(plateau.read_text())["trained"] is False         # the report never writes into runs
     assert ("1 run directories are incomplete (killed or in flight): "
             "`fsdd/tfkaldi-cpu/pruning/ratio=0.2/seed=3`") in text
@@ -67,7 +67,7 @@ def test_a_setting_cut_to_one_seed_reads_as_one_line_per_seed_gap(grid):
                 write_run(grid, method, ratio, seed, 0.2, model="deepspeech")
     cuts = next(line for line in report_of(grid).splitlines()
                 if line.startswith("- **deepspeech-cpu") and "Cut:" in line)
-    assert cuts.endswith("no counted run of seed(s) 1, 2: deepthin 0.005 0.01 0.02 0.05 0.2; "
+    assert cuts.endswith("no counted run of seeds 1, 2: deepthin 0.005 0.01 0.02 0.05 0.2; "
                          "lowrank at every ratio.")
 
 
