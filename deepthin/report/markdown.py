@@ -146,23 +146,23 @@ def grid_cuts(key: Setting, runs: pd.DataFrame) -> str:
     if len(seeds) < PAPER_GRID["seeds"]:
         cuts.append(f"{len(seeds)} seed(s) instead of {PAPER_GRID['seeds']}")
     cuts += [f"methods not run: {', '.join(absent)}"] if absent else []
-    counts = runs[runs["method"] != "dense"].groupby(["method", "ratio"]).size()
-    lacking = [f"{m} lacks ratio(s) {' '.join(f'{r:g}' for r in ratios if (m, r) not in counts)}"
-               for m in methods if m != "dense" and any((m, r) not in counts for r in ratios)]
-    cuts += lacking + seed_gaps(runs, ratios, seeds)
+    present = runs[runs["method"] != "dense"].groupby(["method", "ratio"])["seed"].agg(frozenset)
+    lacking = [f"{m} lacks ratio(s) {' '.join(f'{r:g}' for r in ratios if (m, r) not in present)}"
+               for m in methods if m != "dense" and any((m, r) not in present for r in ratios)]
+    cuts += lacking + seed_gaps(present, ratios, seeds)
     ran = (f"methods {', '.join(methods)}; ratios {', '.join(f'{r:g}' for r in ratios) or '-'}; "
            f"seeds {', '.join(str(s) for s in seeds)}; epochs {', '.join(map(str, epochs)) or '?'}; "
            f"{len(runs)} runs, {job_hours(runs):.1f} job-hours of training and evaluation")
     return f"- **{setting_label(key)}**: {ran}. Cut: {'; '.join(cuts) if cuts else 'nothing'}."
 
 
-def seed_gaps(runs: pd.DataFrame, ratios: list[float], seeds: list[int]) -> list[str]:
-    """The points that lack a counted run of some seeds, grouped by the seeds they lack.
+def seed_gaps(present: pd.Series, ratios: list[float], seeds: list[int]) -> list[str]:
+    """The points that lack a counted run of some seeds (``present``: the seeds run, per (method,
+    ratio)), grouped by the seeds they lack.
 
     Grouped because a setting cut to one seed (DeepSpeech) would otherwise list thirty-odd points one
     by one; a method short at every ratio is named once.
     """
-    present = runs[runs["method"] != "dense"].groupby(["method", "ratio"])["seed"].agg(frozenset)
     groups: dict[tuple[int, ...], dict[str, list[float]]] = {}
     for (method, ratio), got in present.items():
         lacks = tuple(s for s in seeds if s not in got)
