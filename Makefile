@@ -1,47 +1,88 @@
-# Entry points. `make run` and `make test` each install everything first
-# (Debian packages via apt, then this package with pip), so they work on a
-# fresh Debian/Ubuntu machine.
+# Entry points. `make run` and `make test` install everything first, so they work on a fresh Debian or
+# Ubuntu machine, as root or as a user with sudo: the missing Debian packages (apt), then a project virtual
+# environment, .venv (git-ignored), holding this package (editable) and its dependencies. Nothing goes
+# into the system interpreter's site-packages, which Debian 12 and Ubuntu 24.04 refuse to pip (PEP 668).
+# .venv is made once, with uv when it is on PATH, else with `python3 -m venv`, from the python3 found
+# first on PATH (pyenv's included; PYTHON=python3.12 picks another), and reinstalled only when
+# pyproject.toml changes (the stamp .venv/.installed): a re-run starts in seconds. `rm -rf .venv` starts over.
 PYTHON ?= python3
+VENV := .venv
+# What every target runs: the environment's interpreter, and its bin/ first on PATH (deepthin-run, ...).
+PY := $(CURDIR)/$(VENV)/bin/python
+BASE_PYTHON := $(shell command -v $(PYTHON) 2>/dev/null)
+UV := $(shell command -v uv 2>/dev/null)
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# PYTHON's version, real executable and whether it has ensurepip, e.g. "3.11 /usr/bin/python3.11 1".
+PY_INFO := $(shell $(BASE_PYTHON) -c 'import importlib.util as u, os, sys; \
+	print("%d.%d" % sys.version_info[:2], os.path.realpath(sys.executable), int(bool(u.find_spec("ensurepip"))))' \
+	2>/dev/null)
+PY_VERSION := $(word 1,$(PY_INFO))
 # Python 3.13 has no flashlight-text wheel: scripts/build_flashlight_text.sh builds it, with these tools.
-PY313 := $(shell $(PYTHON) -c 'import sys; print(int(sys.version_info >= (3, 13)))' 2>/dev/null)
-APT_PACKAGES := espeak-ng libsndfile1 \
+PY313 := $(if $(filter 3.13,$(PY_VERSION)),1,0)
+# `python3 -m venv` needs ensurepip, which Debian and Ubuntu ship apart, in python3.X-venv (uv needs none);
+# with no python3 at all, Debian's python3.
+VENV_PACKAGES := $(if $(BASE_PYTHON),$(if $(UV)$(filter 1,$(word 3,$(PY_INFO))),,\
+	$(if $(filter /usr/%,$(word 2,$(PY_INFO))),python$(PY_VERSION)-venv)),python3 python3-venv)
+APT_PACKAGES := espeak-ng libsndfile1 $(VENV_PACKAGES) \
 	$(if $(filter 1,$(PY313)),g++ cmake python3-dev zlib1g-dev libbz2-dev liblzma-dev)
+# A recipe that fails leaves no half-made .venv/bin/python or stamp behind.
+.DELETE_ON_ERROR:
 
-.PHONY: install system-deps run demo test lint ratios bench bench-train
+.PHONY: install system-deps run demo test test-slow lint ratios bench bench-train
 
 system-deps:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
-	if [ -n "$$missing" ]; then $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq $$missing; fi
+	if [ -n "$$missing" ]; then echo "make: installing Debian packages:$$missing"; $(SUDO) apt-get update -qq && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; fi
 
-install: system-deps
-	if [ "$(PY313)" = 1 ]; then PYTHON=$(PYTHON) scripts/build_flashlight_text.sh; fi
-	$(PYTHON) -m pip install -q -e '.[dev]'
+# Resolved again here: the python3 that system-deps may just have installed.
+$(PY): | system-deps
+	@rm -rf $(VENV); \
+	base=$$(command -v $(PYTHON)) || { echo "make: no $(PYTHON) on PATH; PYTHON=python3.X picks one" >&2; exit 2; }; \
+	$$base -c 'import sys; sys.exit(not (3, 10) <= sys.version_info < (3, 14))' || { \
+		echo "make: $$base is Python $$($$base -V 2>&1); deepthin needs 3.10-3.13: PYTHON=python3.X picks one" >&2; \
+		exit 2; }; \
+	echo "make: creating $(VENV) from $$base ($$($$base -V 2>&1))"; \
+	$(if $(UV),uv venv -q --seed --python "$$base" $(VENV),"$$base" -m venv $(VENV) && \
+		$(PY) -m pip install -q --upgrade pip)
+
+$(VENV)/.installed: pyproject.toml | $(PY)
+	if [ "$(PY313)" = 1 ]; then PYTHON=$(PY) scripts/build_flashlight_text.sh; fi
+	$(if $(UV),uv pip install -q --python $(PY),$(PY) -m pip install -q) -e '.[dev]'
+	touch $@
+
+install: system-deps $(VENV)/.installed
 
 # Its own directory (outputs/, git-ignored): results/ holds the grid's run of the same experiment,
 # which a clone would otherwise skip as finished.
 run: install
-	$(PYTHON) -m deepthin.experiment.run method=deepthin ratio=0.01 hydra.run.dir=outputs/make-run
+	$(PY) -m deepthin.experiment.run method=deepthin ratio=0.01 hydra.run.dir=outputs/make-run
 
 demo: install
-	$(PYTHON) scripts/demo.py
+	$(PY) scripts/demo.py
 
-# PYTEST_ARGS: extra pytest arguments, e.g. PYTEST_ARGS='-m fsdd_full' (what .ci/run's second phase runs).
+# `make test`: the suite but its tests marked slow (pyproject.toml), under 10 minutes on 2 cores;
+# `make test-slow`: those (CI runs both). PYTEST_ARGS: extra pytest arguments, e.g. a test file, or
+# PYTEST_ARGS='-m fsdd_full' (what .ci/run's last phase runs; a -m there replaces the slow filter).
 PYTEST_ARGS ?=
 
 test: install
-	$(PYTHON) -m pytest -q $(PYTEST_ARGS)
+	$(PY) -m pytest -q -m 'not slow' $(PYTEST_ARGS)
 
-lint:
+test-slow: install
+	$(PY) -m pytest -q -m slow $(PYTEST_ARGS)
+
+lint: install
 	ruff check .
 
-ratios:
+ratios: install
 	deepthin-ratios
 
-bench:
+bench: install
 	deepthin-bench --out results
 
-bench-train:
+bench-train: install
 	deepthin-bench --train --out results
 
 # Sweeps (conf/experiment/*.yaml) and the report. Each sweep target runs the grid's compressed methods,
@@ -57,31 +98,31 @@ LAUNCHER ?=
 # $(call sweep,EXPERIMENT): the grid, then its dense baseline.
 sweep = $(SWEEP) +experiment=$(1) $(LAUNCHER) && $(SWEEP) '+experiment=[$(1),dense]' $(LAUNCHER)
 
-sweep-cpu-tfkaldi-synth:
+sweep-cpu-tfkaldi-synth: install
 	$(call sweep,cpu_tfkaldi_synth)
 
-sweep-cpu-tfkaldi-fsdd:
+sweep-cpu-tfkaldi-fsdd: install
 	$(call sweep,cpu_tfkaldi_fsdd)
 
-sweep-cpu-deepspeech-synth:
+sweep-cpu-deepspeech-synth: install
 	$(call sweep,cpu_deepspeech_synth)
 
-sweep-paper-tfkaldi:
+sweep-paper-tfkaldi: install
 	$(call sweep,paper_tfkaldi)
 
-sweep-paper-deepspeech:
+sweep-paper-deepspeech: install
 	$(call sweep,paper_deepspeech)
 
 # The CPU grid of issue 14 (conf/experiment/cpu_*.yaml: sizes and measured costs in each file; about 10 h on 2 cores).
 sweep-cpu: sweep-cpu-tfkaldi-synth sweep-cpu-tfkaldi-fsdd sweep-cpu-deepspeech-synth
 
-report:
+report: install
 	deepthin-report --results results
 
 # Do the recipes learn? Dense and DeepThin at 0.1 and 0.02, seeds 0-2, on each CPU setting, then
 # results/recipe_check.csv and the targets of issue 10 (recipes/*/README.md).
 .PHONY: recipe-check
-recipe-check:
+recipe-check: install
 	$(call sweep,recipe_check_tfkaldi_fsdd)
 	$(call sweep,recipe_check_tfkaldi_synth)
 	$(call sweep,recipe_check_deepspeech_synth)
@@ -100,16 +141,64 @@ fit_claims = dense=results/$(1)/$(2)-cpu/dense/ratio=1.0/seed=0; \
 	deepthin-run data=$(1) model=$(2) $(3) method=dense ratio=1.0 && \
 	$(SWEEP) data=$(1) model=$(2) $(3) method=$(FIT_METHODS) ratio=0.1,0.02 $(LAUNCHER) && \
 	$(SWEEP) data=$(1) model=$(2) $(3) method=$(FIT_METHODS) ratio=0.1,0.02 init=fit from_run=$$dense $(LAUNCHER) && \
-	$(PYTHON) -m deepthin.experiment.sensitivity from_run=$$dense method=deepthin 'ratios=[0.002,0.005,0.01,0.02,0.05,0.1]' && \
+	$(PY) -m deepthin.experiment.sensitivity from_run=$$dense method=deepthin 'ratios=[0.002,0.005,0.01,0.02,0.05,0.1]' && \
 	$(SWEEP) data=$(1) model=$(2) $(3) method=deepthin ratio=0.01 init=fit from_run=$$dense $(LAUNCHER) && \
 	$(SWEEP) data=$(1) model=$(2) $(3) method=deepthin ratio=0.02,0.01 init=fit from_run=$$dense allocate=sensitivity \
 		sensitivity_table=results/$(1)/$(2)-cpu/sensitivity/deepthin/seed=0/sensitivity.csv $(LAUNCHER) && \
-	$(PYTHON) scripts/fit_claims.py --data $(1) --model $(2)
+	$(PY) scripts/fit_claims.py --data $(1) --model $(2)
 
 claims-fit: claims-fit-tfkaldi claims-fit-deepspeech
 
-claims-fit-tfkaldi:
+claims-fit-tfkaldi: install
 	$(call fit_claims,fsdd,tfkaldi)
 
-claims-fit-deepspeech:
+claims-fit-deepspeech: install
 	$(call fit_claims,synth,deepspeech,data.hours=3.0)
+
+# The limit study of issue 27 (point 6; conf/experiment/limit_*.yaml, sizes and costs there), under
+# results/limit/ (study=limit), seed 0: the trained dense model; every per-matrix method fitted to it and not
+# trained (0 epochs); the hand-designed net at depths 1-4 on the recipe's budget, trained like the grid.
+# `make report` adds its table to REPORT.md. Runs already complete are skipped.
+.PHONY: limit-tfkaldi-fsdd limit-tfkaldi-synth
+# $(call limit,EXPERIMENT,DENSE_RUN): DENSE_RUN is where the first sweep writes the dense run.
+limit = $(SWEEP) '+experiment=[$(1),dense]' $(LAUNCHER) && \
+	$(SWEEP) '+experiment=[$(1),_limit_fit]' from_run=$(2) $(LAUNCHER) && \
+	$(SWEEP) '+experiment=[$(1),_limit_depth]' $(LAUNCHER)
+
+limit-tfkaldi-fsdd:
+	$(call limit,limit_tfkaldi_fsdd,results/limit/fsdd/tfkaldi-cpu-12epochs/dense/ratio=1.0/seed=0)
+
+limit-tfkaldi-synth:
+	$(call limit,limit_tfkaldi_synth,results/limit/synth/tfkaldi-cpu/dense/ratio=1.0/seed=0)
+
+# Issue 27, a fair comparison: each method's learning rate and dropout searched on dev only (runs under
+# results/tuning/, never counted as grid runs), the picks written where the fair grids load them
+# (conf/tuned/<setting>/<method>.yaml), then those grids (results/fair/). Sizes and costs in each
+# config (conf/experiment/tune_*.yaml, fair_*.yaml). FSDD needs FSDD_ROOT (or data.root=...). A re-run
+# skips the runs already complete, as the grid's sweeps do.
+.PHONY: tune-tfkaldi-fsdd tune-tfkaldi-synth tune-pick sweep-fair-tfkaldi-fsdd sweep-fair-tfkaldi-synth \
+	sweep-fair-deepspeech-synth
+
+tune-tfkaldi-fsdd:
+	$(SWEEP) +experiment=tune_tfkaldi_fsdd $(LAUNCHER)
+
+tune-tfkaldi-synth:
+	$(SWEEP) +experiment=tune_tfkaldi_synth $(LAUNCHER)
+
+tune-pick:
+	deepthin-tune-pick --results results
+
+# $(call fair_sweep,EXPERIMENT,SETTING): the grid and its dense baseline, refused until `make tune-pick`
+# has written the setting's picks (else every method would silently train with the defaults).
+fair_sweep = test -d conf/tuned/$(2) || { echo "no picks in conf/tuned/$(2): run make tune-pick first" >&2; \
+	exit 2; }; $(call sweep,$(1))
+
+sweep-fair-tfkaldi-fsdd:
+	$(call fair_sweep,fair_tfkaldi_fsdd,fsdd_tfkaldi-cpu-12epochs)
+
+sweep-fair-tfkaldi-synth:
+	$(call fair_sweep,fair_tfkaldi_synth,synth_tfkaldi-cpu-30epochs-plateau)
+
+# not in the search: every method keeps the defaults (conf/experiment/fair_deepspeech_synth.yaml)
+sweep-fair-deepspeech-synth:
+	$(call sweep,fair_deepspeech_synth)

@@ -23,6 +23,7 @@ import keras
 import pandas as pd
 
 from deepthin.compress import _select, matrix_shapes
+from deepthin.methods.base import VALUE_BYTES
 from deepthin.methods.registry import make_method
 from deepthin.validation import check_ratio
 
@@ -124,8 +125,9 @@ def allocate_model(model: keras.Model, method: str, ratio: float, layers: str | 
     table = read_table(table_path, method, set(shapes))
 
     def stored(layer: str, layer_ratio: float) -> int:
-        return sum(make_method(method, shape, layer_ratio, **options).planned_params
-                   for shape in shapes[layer])
+        # float32 weights' worth of stored bytes: a method's indices (pruning's) count in the budget
+        return round(sum(make_method(method, shape, layer_ratio, **options).stored_bytes()
+                         for shape in shapes[layer]) / VALUE_BYTES)
 
     budget = round(check_ratio(ratio) * sum(m * n for s in shapes.values() for m, n in s))
     return allocate(table, stored, budget)

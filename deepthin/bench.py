@@ -28,33 +28,25 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-if "--train" in sys.argv:
-    # --train's peak-memory column needs the BFC allocator's statistics; TensorFlow picks its allocator
-    # when it loads (the import below), before argparse runs, so the inference timings keep the default
-    os.environ.setdefault("TF_CPU_ALLOCATOR_USE_BFC", "true")
+from deepthin.validation import check_choice, check_matrix_shape, check_ratio
 
-import pandas as pd  # noqa: E402
-import tensorflow as tf  # noqa: E402
+if TYPE_CHECKING:
+    import pandas as pd
 
-from deepthin.bench_layers import (  # noqa: E402
-    BATCHES,
-    RATIOS,
-    SHAPES,
-    bench_layers,
-    plot_speedup,
-    speedup_table,
-    target_lines,
-)
-from deepthin.bench_models import bench_inference  # noqa: E402
-from deepthin.bench_train import PRESETS, TRAIN_RATIOS, bench_train, memory_table, plot_train, train_table  # noqa: E402
-from deepthin.timing import thread_settings  # noqa: E402
-from deepthin.validation import check_choice, check_matrix_shape, check_ratio  # noqa: E402
+# Nothing at this module's top imports TensorFlow: main() chooses its allocator first
+# (_choose_allocator), then the measuring modules are imported where they are used.
 
+#: What the layer benchmark measures unless told otherwise: shapes, ratios, batches.
+SHAPES = ((440, 2048), (2048, 2048), (4096, 4096), (2048, 8192))
+RATIOS = (0.005, 0.01, 0.05, 0.2)
+BATCHES = (1, 16, 128)
 #: Presets of the whole-model inference timings unless ``--presets`` says otherwise.
 INFER_PRESETS = "cpu,paper"
+#: Presets and ratios ``--train`` measures unless told otherwise.
+PRESETS = ("cpu", "paper")
+TRAIN_RATIOS = (0.01, 0.05)
 
 
 def _shape(text: str) -> tuple[int, int]:
@@ -114,6 +106,9 @@ def _table(frame: pd.DataFrame, index: list[str], values: str) -> str:
 
 def _train_main(args: argparse.Namespace, out: Path, log: Callable[[str], None]) -> int:
     """``--train``: time a training step of every (recipe, preset, method, ratio) against dense."""
+    from deepthin.bench_train import bench_train, memory_table, plot_train, train_table
+    from deepthin.timing import thread_settings
+
     recipes, presets = _recipes_and_presets(args.models, args.presets or ",".join(PRESETS))
     ratios = [check_ratio(r) for r in _numbers(args.ratios or ",".join(map(str, TRAIN_RATIOS)),
                                                 float, "--ratios")]
@@ -136,6 +131,8 @@ def _train_main(args: argparse.Namespace, out: Path, log: Callable[[str], None])
 
 def _run_layers(args: argparse.Namespace, batches: list[int], out: Path, log: Callable[[str], None]) -> int:
     """The layer benchmark, its CSV, figure and tables; returns how many paths mismatched dense."""
+    from deepthin.bench_layers import bench_layers, plot_speedup, speedup_table, target_lines
+
     shapes = [_shape(s) for s in args.shapes.split(",") if s]
     ratios = [check_ratio(r) for r in _numbers(args.ratios or ",".join(map(str, RATIOS)),
                                                 float, "--ratios")]
@@ -159,6 +156,9 @@ def _run_layers(args: argparse.Namespace, batches: list[int], out: Path, log: Ca
 
 def _run_models(args: argparse.Namespace, batches: list[int], out: Path, log: Callable[[str], None]) -> None:
     """Whole recipes: ``bench_models.csv`` (Keras, LiteRT, .tflite sizes)."""
+    from deepthin.bench_models import bench_inference
+    from deepthin.timing import thread_settings
+
     recipes, presets = _recipes_and_presets(args.models, args.presets or INFER_PRESETS)
     infer = bench_inference(recipes, presets, args.model_ratio, batches[:2], args.frames, args.repeats,
                             log=log).assign(**thread_settings())
@@ -188,9 +188,25 @@ def _layers_main(args: argparse.Namespace, out: Path, log: Callable[[str], None]
     return 1 if mismatches else 0
 
 
+def _choose_allocator(train: bool) -> None:
+    """``--train``: TensorFlow's BFC allocator on the CPU, the one that keeps statistics (peak memory).
+
+    TensorFlow picks its allocator once, when it loads, hence before any import of it; the inference
+    timings keep the default allocator. Where TensorFlow was loaded before (a test calling
+    :func:`main`), the memory column stays empty.
+    """
+    if train:
+        os.environ.setdefault("TF_CPU_ALLOCATOR_USE_BFC", "true")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark, write the CSVs and the figures, print the tables."""
     args = _parser().parse_args(argv)
+    _choose_allocator(args.train)
+    import tensorflow as tf
+
+    from deepthin.timing import thread_settings
+
     log = print if args.verbose else (lambda _msg: None)
     out = Path(args.out)
     started = time.perf_counter()

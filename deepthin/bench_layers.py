@@ -30,9 +30,6 @@ import tensorflow as tf
 from deepthin.methods.registry import make_method, variants
 from deepthin.timing import median_latency, thread_settings
 
-SHAPES = ((440, 2048), (2048, 2048), (4096, 4096), (2048, 8192))
-RATIOS = (0.005, 0.01, 0.05, 0.2)
-BATCHES = (1, 16, 128)
 #: (label, method, options): every inference path that the bench times (each method names its own).
 PATHS: tuple[tuple[str, str, dict[str, Any]], ...] = variants(paths=True)
 #: The in-graph speedup over dense an inference path should reach, by (m, n), at ratio 0.01 and batch 1:

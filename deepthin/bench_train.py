@@ -16,6 +16,7 @@ BFC allocator's statistics: the only ones TensorFlow keeps on the CPU).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -28,10 +29,6 @@ from deepthin.bench_models import model_inputs, variants
 from deepthin.data import VOCAB
 from deepthin.experiment.trainer import Trainer, TrainerConfig
 from deepthin.timing import median_wall_and_cpu
-
-#: Presets and ratios ``--train`` measures by default.
-PRESETS = ("cpu", "paper")
-TRAIN_RATIOS = (0.01, 0.05)
 
 
 def allocated_bytes() -> tuple[int, int] | None:
@@ -107,14 +104,19 @@ def train_table(frame: pd.DataFrame, value: str = "cpu_relative_to_dense") -> st
     dense = frame[frame.method == "dense"].set_index(["model", "preset"])
     keys = list(zip(table.index.get_level_values(0), table.index.get_level_values(1), strict=True))
     for position, column in enumerate(("step_ms", "cpu_ms", "peak_mib")):
-        table.insert(position, f"dense_{column}", [round(float(dense.loc[key, column])) for key in keys])
+        values = [float(dense.loc[key, column]) for key in keys]
+        # peak_mib is NaN without the allocator's statistics: an empty cell, not a number
+        table.insert(position, f"dense_{column}", [round(v) if math.isfinite(v) else "" for v in values])
     return table.to_string(float_format=lambda v: f"{v:.2f}")
 
 
 def memory_table(frame: pd.DataFrame) -> str:
-    """MiB training needs (weights plus the step's peak allocations), one column per method."""
+    """MiB training needs (weights plus the step's peak allocations), one column per method.
+
+    Without the allocator's statistics every cell is empty (NaN), and still printed.
+    """
     table = frame.pivot_table(index=["model", "preset", "ratio"], columns="method", values="peak_mib",
-                              sort=False)
+                              sort=False, dropna=False)
     return table.to_string(float_format=lambda v: f"{v:.1f}", na_rep="")
 
 

@@ -2,9 +2,11 @@
 
 Each method plans its storage from ``(shape, ratio)`` without allocating
 variables, so this covers matrices up to 4096x8192 in seconds. An entry is
-the achieved ratio; ``*`` marks one more than 2% off target, which happens
+the achieved ratio of stored bytes (values and any indices, see
+:mod:`deepthin.size`); ``*`` marks one more than 2% off target, which happens
 only where the layer is too small for the ratio (the nearest achievable
-value is shown). Pruning is shown at the end of its schedule. The columns are every method's
+value is shown). Pruning is shown at the end of its schedule, in its default
+index layout, with no filler entries (a plan cannot know them). The columns are every method's
 variants (:func:`deepthin.methods.registry.variants`: one per storage layout).
 """
 
@@ -25,16 +27,18 @@ VARIANTS = {label: (method, options) for label, method, options in variants()}
 
 
 def ratio_table(shapes=SHAPES, ratios=RATIOS) -> pd.DataFrame:
-    """Long table: shape, target ratio, variant, stored params, achieved ratio, within tolerance."""
+    """Long table: shape, target ratio, variant, stored params and bytes, achieved (byte) ratio, within
+    tolerance."""
     rows = []
     for (m, n), ratio, (variant, (method, options)) in itertools.product(
         shapes, ratios, VARIANTS.items()
     ):
         matrix = make_method(method, (m, n), ratio, **options)
-        achieved = matrix.planned_params / matrix.original_params
+        achieved = matrix.achieved_ratio
         rows.append({
             "shape": f"{m}x{n}", "target": ratio, "variant": variant,
-            "stored_params": matrix.planned_params, "achieved": achieved,
+            "stored_params": matrix.planned_params, "stored_bytes": matrix.stored_bytes(),
+            "achieved": achieved,
             "within_2pct": abs(achieved / ratio - 1.0) <= RATIO_TOLERANCE,
         })
     return pd.DataFrame(rows)

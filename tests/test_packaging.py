@@ -1,4 +1,5 @@
-"""What a non-editable install gets: the wheel carries the Hydra configs, and the runner finds them there.
+"""What a non-editable install gets: the wheel carries the Hydra configs, and the runner finds them there;
+and what a newcomer meets first: the Makefile's environment and the front page.
 
 Why: configs kept only at the repository root were left out of every wheel, so ``pip install .`` gave a
 ``deepthin-run`` that failed with Hydra's "Primary config directory not found". The editable install of the
@@ -7,6 +8,7 @@ from a copy of the sources and run the runner from the unpacked wheel, away from
 """
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -70,3 +72,33 @@ def test_runner_from_the_unpacked_wheel_finds_its_configs(wheel, tmp_path):
     assert r.stdout.splitlines()[0].startswith(str(site))
     assert "'lowrank'" in r.stdout.splitlines()[1]
     assert "ratio: 0.05" in r.stdout
+
+
+def test_make_installs_into_the_project_environment_only():
+    # What `make install` would run were pyproject.toml changed (-n: shown, not run): pip of .venv alone,
+    # never the interpreter the environment is made from (PEP 668 refuses that on Debian 12).
+    shown = subprocess.run(["make", "-n", "-W", "pyproject.toml", "install"], cwd=ROOT, capture_output=True,
+                           text=True, timeout=120)
+    assert shown.returncode == 0, shown.stderr
+    installs = [line for line in shown.stdout.splitlines() if "pip install" in line]
+    assert installs and all(f"{ROOT}/.venv/bin/python" in line for line in installs), installs
+    assert subprocess.run(["git", "check-ignore", "-q", ".venv/bin/python"], cwd=ROOT).returncode == 0
+
+
+def _anchor(heading: str) -> str:
+    """GitHub's anchor of a Markdown heading."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def test_front_page_is_short_and_its_links_and_the_docs_links_resolve():
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    front = pages[0].read_text()
+    assert len(front.splitlines()) <= 150
+    assert {f"docs/{p.name}" for p in pages[1:]} <= set(re.findall(r"\]\((docs/[^)#]+)", front))
+    for page in pages:
+        for target, anchor in re.findall(r"\]\(([^)#:\s]*)(?:#([^)\s]+))?\)", page.read_text()):
+            linked = (page.parent / target).resolve() if target else page
+            assert linked.exists(), f"{page.name}: {target}"
+            if anchor and linked.suffix == ".md":
+                headings = re.findall(r"^#+ (.+)$", linked.read_text(), flags=re.MULTILINE)
+                assert anchor in {_anchor(h) for h in headings}, f"{page.name}: {target}#{anchor}"

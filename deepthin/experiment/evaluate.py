@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 import statistics
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,8 @@ from deepthin.experiment.datamodule import SpeechData
 from deepthin.experiment.decoders import LexiconCTCDecoder
 from deepthin.export import save_for_inference
 from deepthin.inference import for_inference
-from deepthin.size import model_stored_params, size_report
+from deepthin.methods.base import VALUE_BYTES
+from deepthin.size import LAYOUT_COLUMNS, model_stored_bytes, model_stored_params, size_report
 from deepthin.timing import median_latency
 
 
@@ -35,16 +36,75 @@ class Evaluation:
 
 
 def evaluate(model: keras.Model, data: SpeechData, lexicon: LexiconCTCDecoder, target_params: int,
-             model_path: Path, latency_repeats: int) -> Evaluation:
+             model_path: Path, latency_repeats: int, dense_params: int) -> Evaluation:
     """Everything a run reports of its trained model: quality on the evaluated split (``eval.split``),
-    speed on test utterances of the model as it would be deployed (each method's fast inference path),
-    and size, saving it to ``model_path``."""
+    speed on utterances of that split of the model as it would be deployed (each method's fast inference
+    path), and size (:func:`size_metrics`), saving it to ``model_path``. With ``eval.split=dev`` (the
+    tuning sweeps) nothing reads the test set."""
     started = time.perf_counter()
     metrics = recognition_metrics(model, data.test, VOCAB, lexicon)
     deployed = for_inference(model)
-    metrics.update(speed_metrics(deployed, data.examples["test"], data.frame_seconds, latency_repeats))
+    metrics.update(speed_metrics(deployed, data.examples[data.eval_split], data.frame_seconds,
+                                 latency_repeats))
     seconds = time.perf_counter() - started
-    return Evaluation(metrics, seconds, size_metrics(model, target_params, model_path))
+    return Evaluation(metrics, seconds, size_metrics(model, target_params, model_path, dense_params))
+
+
+#: ``batch -> (logits [B, T', V], logit_lengths [B])``: a Keras model's forward pass, or a LiteRT file's.
+Forward = Callable[[dict[str, Any]], tuple[Any, Any]]
+
+
+@dataclass
+class Transcripts:
+    """Each utterance's reference, greedy and lexicon text and CTC loss, in the batches' order: what
+    the metrics are computed from, kept so a caller can also show what was decoded."""
+
+    references: list[str] = field(default_factory=list)
+    greedy: list[str] = field(default_factory=list)
+    lexicon: list[str] | None = None  # None: no lexicon search
+    losses: list[float] = field(default_factory=list)
+    lexicon_seconds: float = 0.0
+
+    def metrics(self) -> dict[str, float]:
+        """Test CTC loss, the lexicon search's wall time, and the :meth:`error_rates`."""
+        metrics = {"test_loss": float(np.mean(self.losses))}
+        if self.lexicon is not None:
+            metrics["lexicon_decode_seconds"] = self.lexicon_seconds
+        return {**metrics, **self.error_rates()}
+
+    def error_rates(self) -> dict[str, float]:
+        """WER and CER of each decoding, and how often greedy output is blank."""
+        metrics = {"blank_fraction": blank_fraction(self.greedy)}
+        decoded = {"greedy": self.greedy} | ({} if self.lexicon is None else {"lexicon": self.lexicon})
+        for name, hyps in decoded.items():
+            # jiwer rejects empty references; an empty hypothesis is a valid (all-deleted) answer
+            metrics[f"wer_{name}"] = float(jiwer.wer(self.references, hyps))
+            metrics[f"cer_{name}"] = float(jiwer.cer(self.references, hyps))
+        return metrics
+
+
+def keras_forward(model: keras.Model) -> Forward:
+    """The model's forward pass, traced once per batch shape rather than run eagerly."""
+    return tf.function(lambda batch: forward(model, batch), reduce_retracing=True)
+
+
+def transcribe_batches(run: Forward, batches: Iterable[dict[str, Any]], vocab: Any,
+                       lexicon: LexiconCTCDecoder | None, loss: bool = True) -> Transcripts:
+    """Greedy and (``lexicon`` not None) lexicon decoding of every utterance of ``batches``, with
+    its CTC loss unless ``loss`` is False (audio without a transcript has none: CTC refuses empty labels)."""
+    out = Transcripts(lexicon=None if lexicon is None else [])
+    for batch in batches:
+        logits, lengths = run(batch)
+        if loss:
+            out.losses += ctc_loss(batch, logits, lengths, vocab.blank).numpy().tolist()
+        labels, lengths_of_labels = np.asarray(batch["labels"]), np.asarray(batch["label_lengths"])
+        out.references += [vocab.decode(row[:n]) for row, n in zip(labels, lengths_of_labels, strict=True)]
+        out.greedy += [vocab.decode(ids) for ids in decode(logits, lengths, vocab.blank)]
+        if out.lexicon is not None:
+            started = time.perf_counter()
+            out.lexicon += lexicon(logits, lengths)
+            out.lexicon_seconds += time.perf_counter() - started
+    return out
 
 
 def recognition_metrics(
@@ -52,29 +112,7 @@ def recognition_metrics(
 ) -> dict[str, float]:
     """Test CTC loss, WER and CER of greedy and of lexicon decoding, the lexicon search's wall time,
     and how often greedy output is blank (``lexicon=None``: greedy decoding only)."""
-    losses, refs, greedy, lexical = [], [], [], []
-    lexicon_seconds = 0.0
-    run = tf.function(lambda batch: forward(model, batch), reduce_retracing=True)
-    for batch in batches:
-        logits, lengths = run(batch)
-        losses.append(ctc_loss(batch, logits, lengths, vocab.blank).numpy())
-        for labels, length in zip(batch["labels"].numpy(), batch["label_lengths"].numpy(), strict=True):
-            refs.append(vocab.decode(labels[:length]))
-        greedy += [vocab.decode(ids) for ids in decode(logits, lengths, vocab.blank)]
-        if lexicon is not None:
-            started = time.perf_counter()
-            lexical += lexicon(logits, lengths)
-            lexicon_seconds += time.perf_counter() - started
-    metrics = {"test_loss": float(np.mean(np.concatenate(losses))), "blank_fraction": blank_fraction(greedy)}
-    decoded = {"greedy": greedy}
-    if lexicon is not None:
-        metrics["lexicon_decode_seconds"] = lexicon_seconds
-        decoded["lexicon"] = lexical
-    for name, hyps in decoded.items():
-        # jiwer rejects empty references; an empty hypothesis is a valid (all-deleted) answer
-        metrics[f"wer_{name}"] = float(jiwer.wer(refs, hyps))
-        metrics[f"cer_{name}"] = float(jiwer.cer(refs, hyps))
-    return metrics
+    return transcribe_batches(keras_forward(model), batches, vocab, lexicon).metrics()
 
 
 def dev_metrics(model: keras.Model, batches: tf.data.Dataset, vocab: Any) -> dict[str, float]:
@@ -130,16 +168,32 @@ def speed_metrics(
     }
 
 
-def size_metrics(model: keras.Model, target_params: int, model_path: Path) -> dict[str, Any]:
-    """Stored parameters (model and compressed matrices), achieved ratio and file size."""
+def size_metrics(model: keras.Model, target_params: int, model_path: Path, dense_params: int
+                 ) -> dict[str, Any]:
+    """Stored parameters and bytes (model and compressed matrices), achieved ratio and file size.
+
+    The budget is bytes (:mod:`deepthin.size`): ``target_params`` dense float32 weights, so
+    ``stored_vs_target`` and ``achieved_ratio`` compare bytes, each matrix's index layout included;
+    ``stored_bytes_flat_int32`` and ``stored_bytes_relative_int16`` count the model in either
+    standard index layout instead. ``model_ratio`` is the whole model's stored bytes over those of the
+    recipe's uncompressed model (``dense_params`` float32 weights): the share of the whole model a run
+    stores, its uncompressed layers included (1.0 for dense; a hand-tuned network is measured against
+    the recipe's full width).
+    """
     report = size_report(model)
     total = report.iloc[-1]
-    stored = model_stored_params(model)
+    stored_bytes = model_stored_bytes(model)
+    target_bytes = VALUE_BYTES * target_params
     return {
-        "stored_params": stored,
+        "stored_params": model_stored_params(model),
         "target_params": target_params,
-        "stored_vs_target": stored / target_params,
+        "stored_bytes": stored_bytes,
+        "target_bytes": target_bytes,
+        **{column: model_stored_bytes(model, layout) for column, layout in LAYOUT_COLUMNS.items()},
+        "stored_vs_target": stored_bytes / target_bytes,
+        "model_ratio": stored_bytes / (VALUE_BYTES * dense_params),
         "compressed_matrix_params": int(total["stored_params"]),
+        "compressed_matrix_bytes": int(total["stored_bytes"]),
         "compressed_matrix_original_params": int(total["original_params"]),
         "achieved_ratio": float(total["ratio"]) if total["original_params"] else None,
         "model_file_bytes": save_for_inference(model, model_path),

@@ -17,10 +17,14 @@ from pathlib import Path
 from typing import Any
 
 #: Settings that change how a run looks, not what it computes: ignored when comparing configs.
+#: Also ignored, ``study`` and ``hparams_dir`` only choose the run directory: a record made before they
+#: existed, or with ``hydra.run.dir`` (issue 27's first tuning runs), is the same experiment.
 DISPLAY_KEYS = ("trainer.progress", "trainer.tensorboard", "data.progress", "data.num_workers",
-                "data.cache_dir", "cache_dir")
+                "data.cache_dir", "cache_dir", "study", "hparams_dir")
 #: Keys added to the config after runs were recorded, with the value those runs had implicitly.
-ADDED_KEYS = {"init": "random", "from_run": None, "allocate": "uniform", "sensitivity_table": None}
+ADDED_KEYS = {"init": "random", "from_run": None, "allocate": "uniform", "sensitivity_table": None,
+              "compress_output": False, "trainer.plateau_factor": 0.5, "trainer.plateau_threshold": 0.01,
+              "trainer.planned_epochs": None}
 #: Keys of the model config before it was composed per preset: the builder's dotted path, every
 #: preset's architecture, and the never-read name of the width the hand-tuned baseline narrows.
 UNCOMPOSED_MODEL_KEYS = ("builder", "presets", "width_key")
@@ -30,15 +34,23 @@ RENAMED_STRATEGIES = {
     # issue 17: a method's run options moved into its own module, so its strategy is the generic one
     "deepthin.experiment.strategies.Pruning": "deepthin.experiment.strategies.PerMatrix",
 }
+#: Options added to a method's config after runs were recorded, by the method the config compresses
+#: with, with the value those runs had implicitly: pruning's ratio paid for values only before the
+#: budget counted the bytes of their indices too (issue 27).
+ADDED_METHOD_KEYS = {"pruning": {"index_layout": "none"}}
 #: Where a training run records its config (``results.json`` holds it once the run is complete).
 CONFIG_RECORD = Path("checkpoint") / "config.json"
 
 
 def current_shape(config: dict[str, Any]) -> dict[str, Any]:
     """A recorded config in today's shape (the record itself is never rewritten): its model composed
-    (:func:`_composed_model`) and its method's strategy under today's name (:data:`RENAMED_STRATEGIES`)."""
+    (:func:`_composed_model`), its method's options added since (:data:`ADDED_METHOD_KEYS`) and its
+    strategy under today's name (:data:`RENAMED_STRATEGIES`)."""
     config = _composed_model(config)
     method = config.get("method", {})
+    if added := ADDED_METHOD_KEYS.get(method.get("method", method.get("name")), {}):
+        method = {**added, **method}
+        config = {**config, "method": method}
     if method.get("_target_") not in RENAMED_STRATEGIES:
         return config
     return {**config, "method": {**method, "_target_": RENAMED_STRATEGIES[method["_target_"]]}}
@@ -72,12 +84,15 @@ def _flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return flat
 
 
+def differing_keys(saved: dict[str, Any], current: dict[str, Any]) -> list[str]:
+    """The settings (dotted keys) in which a recorded config and ``current`` differ, display aside."""
+    old, new = {**ADDED_KEYS, **_flatten(current_shape(saved))}, _flatten(current)
+    return sorted(k for k in old.keys() | new.keys() if k not in DISPLAY_KEYS and old.get(k) != new.get(k))
+
+
 def check_same_experiment(saved: dict[str, Any], current: dict[str, Any], where: Path) -> None:
     """Refuse to skip or resume a run directory that holds a different experiment."""
-    old, new = {**ADDED_KEYS, **_flatten(current_shape(saved))}, _flatten(current)
-    differ = sorted(k for k in old.keys() | new.keys()
-                    if k not in DISPLAY_KEYS and old.get(k) != new.get(k))
-    if differ:
+    if differ := differing_keys(saved, current):
         raise ValueError(
             f"{where} holds a run with a different config (differs in: {', '.join(differ)}); "
             "allowed: the same config, or another hydra.run.dir (or delete that directory)"
@@ -90,6 +105,18 @@ def results_complete(path: Path) -> bool:
         return bool(json.loads(path.read_text()).get("complete"))
     except (OSError, ValueError):
         return False
+
+
+def finished_run(run_dir: str | Path) -> dict[str, Any]:
+    """The ``results.json`` of the finished run in ``run_dir``, its config in today's shape: where the
+    tools that reuse a trained model (``deepthin-transcribe``, ``deepthin-eval``) read its features,
+    data and decoding settings from."""
+    path = Path(run_dir) / "results.json"
+    if not results_complete(path):
+        raise ValueError(f"{run_dir}: no finished run (no complete results.json); allowed: a run "
+                         "directory of deepthin-run")
+    results = json.loads(path.read_text())
+    return {**results, "config": current_shape(results["config"])}
 
 
 def finished_results(out_dir: Path, config: dict[str, Any]) -> dict[str, Any] | None:

@@ -16,6 +16,7 @@ the experiment itself: data, the method's model with its budget, training, one e
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 from functools import partial
@@ -26,21 +27,24 @@ import hydra
 import keras
 import tensorflow as tf
 from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from deepthin.compress import INITS
-from deepthin.conf_dir import CONF_DIR, schedule_suffix
+from deepthin.conf_dir import CONF_DIR, DIVERGED_RECORD, hparams_subdir, schedule_suffix, study_prefix
 from deepthin.data import VOCAB
 from deepthin.experiment.datamodule import SpeechData
 from deepthin.experiment.decoders import lexicon_decoder
 from deepthin.experiment.evaluate import dev_metrics, evaluate, is_trained, recognition_metrics
+from deepthin.experiment.layer_set import check_compress_output, compressed_layer_pattern
 from deepthin.experiment.provenance import provenance
 from deepthin.experiment.records import finished_results, record_config, write_results
 from deepthin.experiment.start import ALLOCATIONS, check_start, layer_ratios, source_builder, variant_suffix
 from deepthin.experiment.strategies import Builder, Built, Strategy
-from deepthin.experiment.trainer import Trainer, TrainerConfig, saved_state
-from deepthin.size import RATIO_TOLERANCE, model_stored_params
+from deepthin.experiment.trainer import Trainer, TrainerConfig, TrainingDiverged, saved_state
+from deepthin.methods.base import VALUE_BYTES
+from deepthin.size import RATIO_TOLERANCE, model_stored_bytes
 from deepthin.validation import check_choice, check_ratio
 from recipes.presets import model_builder
 
@@ -51,6 +55,10 @@ CHOICES = {"init": INITS, "allocate": ALLOCATIONS}
 OmegaConf.register_new_resolver("variant", variant_suffix, replace=True)
 # ... and the setting part's schedule suffix (conf/config.yaml)
 OmegaConf.register_new_resolver("schedule", schedule_suffix, replace=True)
+# ... and the study's subtree of results/, "" for the grid (conf/config.yaml)
+OmegaConf.register_new_resolver("study_dir", study_prefix, replace=True)
+# ... and the tuning sweeps' level before ratio=, "" elsewhere (conf/config.yaml)
+OmegaConf.register_new_resolver("hparams_dir", hparams_subdir, replace=True)
 
 
 def choices(group: str) -> list[str]:
@@ -59,7 +67,7 @@ def choices(group: str) -> list[str]:
 
 
 def check_overrides(argv: list[str]) -> None:
-    """Reject unknown group options and bad ratios before Hydra starts, in one line each."""
+    """Reject unknown group options, bad ratios and study names before Hydra starts, in one line each."""
     for arg in argv:
         key, sep, value = arg.partition("=")
         if not sep:
@@ -77,6 +85,12 @@ def check_overrides(argv: list[str]) -> None:
         elif key == "ratio":
             for option in values:
                 check_ratio(_number(option))
+        elif key == "compress_output":
+            for option in values:
+                check_compress_output(option)
+        elif key == "study":
+            for option in values:
+                study_prefix(None if option == "null" else option)
 
 
 #: Keys whose value is a path: run directories such as ``.../ratio=1.0/seed=0`` hold ``=``.
@@ -114,6 +128,7 @@ def check_config(cfg: DictConfig) -> float:
     """
     check_choice("eval.split", cfg.eval.split, ("test", "dev"))
     check_start(cfg.init, cfg.from_run, cfg.allocate, cfg.sensitivity_table)
+    check_compress_output(cfg.compress_output)
     return check_ratio(cfg.ratio)
 
 
@@ -135,6 +150,7 @@ def train(cfg: DictConfig, out_dir: Path, config: dict[str, Any]) -> dict[str, A
     """One experiment, from its config to its results: data, model, training, evaluation."""
     started = time.perf_counter()
     ratio = check_config(cfg)
+    trainer = Trainer(TrainerConfig(**cfg.trainer), VOCAB.blank)  # checks its options before the data loads
     # a resumed run adds the training time of the processes before it (their start-up is not known)
     earlier_seconds = saved.train_seconds if (saved := saved_state(out_dir)) is not None else 0.0
     keras.utils.set_random_seed(int(cfg.seed))
@@ -145,24 +161,27 @@ def train(cfg: DictConfig, out_dir: Path, config: dict[str, Any]) -> dict[str, A
     corpus = instantiate(cfg.data).load()
     decoder = lexicon_decoder(cfg.eval, corpus, VOCAB)  # a bad lexicon or LM fails before the features
     data = SpeechData.from_config(cfg, corpus)
-    trainer = Trainer(TrainerConfig(**cfg.trainer), VOCAB.blank)
-    total_steps = trainer.config.epochs * data.steps_per_epoch
+    total_steps = trainer.config.planned_steps(data.steps_per_epoch)
     strategy, built, start = build_model(cfg, builder, ratio, total_steps)
+    method = strategy.name + variant_suffix(cfg.init, cfg.allocate, cfg.compress_output)
+    identity = {**recipe, "method": method, "ratio": ratio, "seed": int(cfg.seed)}
     if cfg.init == "fit":  # the fitted model before fine-tuning, on the same metrics as the final one
         start["metrics_at_fit"] = {**dev_metrics(built.model, data.dev, VOCAB),
                                    **recognition_metrics(built.model, data.test, VOCAB, decoder)}
     record_config(out_dir, config)
-    model, state = trainer.fit(built.model, data.train, data.dev, data.steps_per_epoch, out_dir,
-                               eligible=partial(within_budget, built.target_params))
+    try:
+        model, state = trainer.fit(built.model, data.train, data.dev, data.steps_per_epoch, out_dir,
+                                   eligible=partial(within_budget, built.target_params))
+    except TrainingDiverged as error:  # an outcome of its settings, recorded: a search's point that lost
+        record = {**identity, "config": config, "diverged": str(error)}
+        (out_dir / DIVERGED_RECORD).write_text(json.dumps(record, indent=1))
+        raise
     evaluation = evaluate(model, data, decoder, built.target_params, out_dir / "model.keras",
-                          int(cfg.eval.latency_repeats))
+                          int(cfg.eval.latency_repeats), built.dense_params)
     metrics = {**evaluation.metrics, **state.metrics(), "eval_seconds": evaluation.seconds,
                "wall_seconds": time.perf_counter() - started + earlier_seconds}
     return {
-        "model": recipe["model"], "preset": recipe["preset"], "data": recipe["data"],
-        "method": strategy.name + variant_suffix(cfg.init, cfg.allocate), "ratio": ratio,
-        "seed": int(cfg.seed),
-        "method_details": strategy.details(total_steps), **start,
+        **identity, "method_details": strategy.details(total_steps), **start,
         "metrics": metrics, "size": evaluation.size, "history": state.history,
         "corpus": corpus.summary().to_dict(orient="records"),
         "config": config, "overrides": list(HydraConfig.get().overrides.task), **provenance(),
@@ -176,13 +195,14 @@ def build_model(cfg: DictConfig, builder: Builder, ratio: float, total_steps: in
     records of the model's start."""
     strategy = instantiate(cfg.method)
     ratios, start = layer_ratios(cfg, strategy, builder, ratio, total_steps)
-    built = strategy.build(builder, ratio, cfg.model.compressed_layers, total_steps, cfg.init, ratios)
+    built = strategy.build(builder, ratio, compressed_layer_pattern(cfg), total_steps, cfg.init, ratios)
     return strategy, built, start
 
 
 def within_budget(target_params: int, model: keras.Model) -> bool:
-    """Whether ``model`` stores no more than its budget allows (what may compete for the best epoch)."""
-    return model_stored_params(model) <= target_params * (1 + RATIO_TOLERANCE)
+    """Whether ``model`` stores no more bytes than its budget allows (what may compete for the best
+    epoch): the budget is ``target_params`` dense float32 weights."""
+    return model_stored_bytes(model) <= VALUE_BYTES * target_params * (1 + RATIO_TOLERANCE)
 
 
 def summary_line(results: dict[str, Any]) -> str:
@@ -201,6 +221,10 @@ def summary_line(results: dict[str, Any]) -> str:
 def _hydra_main(cfg: DictConfig) -> None:
     try:
         run(cfg, Path(HydraConfig.get().runtime.output_dir))
+    except TrainingDiverged as error:  # in a sweep, the other runs go on (a search tries large rates)
+        print(f"deepthin-run: error: {error}", file=sys.stderr)
+        if HydraConfig.get().mode != RunMode.MULTIRUN:
+            sys.exit(2)
     except (ValueError, FileNotFoundError) as error:
         print(f"deepthin-run: error: {error}", file=sys.stderr)
         sys.exit(2)

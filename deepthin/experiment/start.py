@@ -24,6 +24,7 @@ from omegaconf import DictConfig
 import recipes.layers  # noqa: F401  (registers the recipes' layers, which a saved model names)
 from deepthin.allocate import allocate_model
 from deepthin.compress import INITS
+from deepthin.experiment.layer_set import compressed_layer_pattern, output_suffix
 from deepthin.experiment.method_confs import per_matrix_methods
 from deepthin.experiment.records import results_complete
 from deepthin.experiment.strategies import Builder, PerMatrix, Strategy
@@ -36,10 +37,11 @@ ALLOCATIONS = ("uniform", "sensitivity")
 SUFFIXES = {"random": "", "fit": "+fit", "uniform": "", "sensitivity": "+alloc"}
 
 
-def variant_suffix(init: str, allocate: str) -> str:
-    """``""``, ``"+fit"``, ``"+alloc"`` or ``"+fit+alloc"``: the run's name beside its method's."""
+def variant_suffix(init: str, allocate: str, compress_output: bool = False) -> str:
+    """``""``, ``"+fit"``, ``"+alloc"`` or ``"+fit+alloc"``, then ``"+out"`` with ``compress_output``
+    (:mod:`deepthin.experiment.layer_set`): the run's name beside its method's."""
     init, allocate = check_choice("init", init, INITS), check_choice("allocate", allocate, ALLOCATIONS)
-    return SUFFIXES[init] + SUFFIXES[allocate]
+    return SUFFIXES[init] + SUFFIXES[allocate] + output_suffix(compress_output)
 
 
 def check_start(init: str, from_run: str | None, allocate: str, table: str | None) -> None:
@@ -100,7 +102,7 @@ def layer_ratios(cfg: DictConfig, strategy: Strategy, builder: Builder, ratio: f
     if not isinstance(strategy, PerMatrix):
         raise ValueError(f"allocate=sensitivity needs a per-matrix method, not {strategy.name}; allowed: "
                          f"{', '.join(per_matrix_methods())}")
-    allocation = allocate_model(builder(), strategy.method, ratio, cfg.model.compressed_layers,
+    allocation = allocate_model(builder(), strategy.method, ratio, compressed_layer_pattern(cfg),
                                 cfg.sensitivity_table, **strategy.method_options(total_steps))
     record["allocation"] = asdict(allocation)
     return allocation.ratios, record

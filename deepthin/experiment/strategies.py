@@ -13,6 +13,7 @@ from the one uncompressed model it builds, which at the paper's sizes is not che
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from typing import Any, NamedTuple, Protocol
 
@@ -32,6 +33,8 @@ class Built(NamedTuple):
     model: keras.Model
     #: Total parameters the model should store at ``ratio``: the fairness check's target.
     target_params: int
+    #: Parameters of the recipe's uncompressed model: what ``model_ratio`` divides by.
+    dense_params: int
 
 
 class Strategy(Protocol):
@@ -58,7 +61,7 @@ class Uncompressed:
     def build(self, builder: Builder, ratio: float, layers: str, total_steps: int, init: str = "random",
               layer_ratios: dict[str, float] | None = None) -> Built:
         model = builder()  # with from_run, the trained model: "fitting" dense is the identity
-        return Built(model, model.count_params())
+        return Built(model, model.count_params(), model.count_params())
 
     def details(self, total_steps: int) -> dict[str, Any]:
         return {}
@@ -89,7 +92,7 @@ class PerMatrix:
         base = builder()
         model = compress(base, self.method, layer_ratios or ratio, layers, init=init,
                          **self.method_options(total_steps))
-        return Built(model, compressed_budget(base, ratio, layers))
+        return Built(model, compressed_budget(base, ratio, layers), base.count_params())
 
     def details(self, total_steps: int) -> dict[str, Any]:
         """The options every compressed layer got, as the method records them."""
@@ -97,18 +100,45 @@ class PerMatrix:
 
 
 class HandTuned:
-    """The same architecture, narrowed until it stores what the compressed models store."""
+    """The same architecture, narrowed until it stores what the compressed models store.
 
-    def __init__(self, name: str = "handtuned") -> None:
+    ``hidden_layers`` (default ``None``: the recipe's depth) builds the narrower network at another
+    depth, for the limit study's search over depth and width (``conf/method/handtuned_depth.yaml``).
+    The budget is still the recipe's own model at ``ratio``: a shallower net must meet the same
+    stored size as every compressed model of the recipe, not a smaller one of its own.
+    """
+
+    def __init__(self, name: str = "handtuned", hidden_layers: int | None = None) -> None:
         self.name = name
+        self.hidden_layers = hidden_layers
+        self.width: int | None = None  # set by build: the width that meets the budget
 
     def build(self, builder: Builder, ratio: float, layers: str, total_steps: int, init: str = "random",
               layer_ratios: dict[str, float] | None = None) -> Built:
         if init != "random" or layer_ratios is not None:
             raise ValueError(f"method {self.name} trains a narrower network from scratch; allowed: "
                              "init=random and allocate=uniform")
-        target = compressed_budget(builder(), ratio, layers)
-        return Built(builder(width=solve_width(lambda w: builder(width=w), target)), target)
+        base = builder()
+        target = compressed_budget(base, ratio, layers)
+        narrowed = self._narrowed(builder)
+        self.width = solve_width(narrowed, target)
+        return Built(narrowed(self.width), target, base.count_params())
+
+    def _narrowed(self, builder: Builder) -> Builder:
+        """``width -> model``: the recipe's model at ``width``, at depth ``hidden_layers`` when given."""
+        depth = self.hidden_layers
+        if depth is None:
+            return lambda width: builder(width=width)
+        if isinstance(depth, bool) or not isinstance(depth, int) or depth < 1:
+            raise ValueError(f"method.hidden_layers={depth!r} is not a depth; allowed: a whole number >= 1")
+        parameters = inspect.signature(builder).parameters
+        if "hidden_layers" not in parameters and not any(
+                p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+            raise ValueError(f"method.hidden_layers={depth}: this recipe's model has no hidden_layers; "
+                             "allowed: a recipe whose builder takes hidden_layers (model=tfkaldi)")
+        return lambda width: builder(width=width, hidden_layers=depth)
 
     def details(self, total_steps: int) -> dict[str, Any]:
-        return {}
+        """The width the budget allowed, and the depth where it is not the recipe's."""
+        depth = {} if self.hidden_layers is None else {"hidden_layers": self.hidden_layers}
+        return {**depth, "width": self.width}

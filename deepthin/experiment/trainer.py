@@ -11,6 +11,18 @@ the same working directory continues from the last finished epoch; the data
 order of epoch ``e`` depends only on ``(seed, e)``, so the resumed run follows
 the same trajectory as an uninterrupted one.
 
+Schedules (``lr_schedule``): ``cosine`` and ``constant`` are fixed up front;
+``plateau`` (Kaldi's "newbob") warms up as cosine does, then multiplies the
+rate by ``plateau_factor`` after each epoch that lowers the best dev loss by
+less than ``plateau_threshold`` of it; the run stops after ``patience`` epochs
+without a new best, or at ``epochs``, its maximum. Why: cosine decays over
+``epochs``, so a run stopped early has trained at a high rate throughout; a
+plateau run anneals when its dev loss flattens, whenever that is. Its rate is
+in ``state.json``, so a resumed run goes on at the rate reached. Only eligible
+epochs (:meth:`Trainer.fit`) lower the rate or count towards stopping, and
+methods plan by ``planned_epochs``, a length known up front
+(:meth:`TrainerConfig.planned_steps`): pruning reaches its budget, then stops.
+
 Fixed cost per step (measured for issue 13 with ``python scripts/epoch_cost.py
 model=tfkaldi data=fsdd data.root=../shared/data/fsdd/recordings --preset tiny
 --max-steps 60 --methods dense`` on the shared 2-core machine): a ``tiny`` step
@@ -44,24 +56,51 @@ import numpy as np
 import tensorflow as tf
 
 from deepthin.experiment.ctc import ctc_loss, forward
+from deepthin.validation import check_choice
 
 #: Training data for one epoch: ``epoch -> batches`` (dicts of padded tensors).
 EpochData = Callable[[int], tf.data.Dataset]
+
+
+#: The learning-rate schedules (module doc).
+SCHEDULES = ("constant", "cosine", "plateau")
 
 
 @dataclass
 class TrainerConfig:
     """The training budget and optimizer, identical for every method of a sweep."""
 
-    epochs: int = 10
+    epochs: int = 10  # plateau: the most epochs a run may train
     learning_rate: float = 3e-3
-    lr_schedule: str = "cosine"  # "constant" | "cosine": cosine decay to 10% over the run
-    warmup_epochs: float = 0.5  # linear warm-up from 0 (cosine schedule only)
+    lr_schedule: str = "cosine"  # constant | cosine: cosine decay to 10% over the run | plateau (module doc)
+    warmup_epochs: float = 0.5  # linear warm-up from 0 (cosine and plateau schedules)
+    plateau_factor: float = 0.5  # plateau: the rate is multiplied by this after an epoch that lowers
+    plateau_threshold: float = 0.01  # ... the best dev loss by less than this fraction of it
+    planned_epochs: int | None = None  # the run's length as methods plan for it; None: epochs
     clip_value: float | None = None  # per-element gradient clipping to [-c, c], as TFKaldi did
     clip_norm: float | None = 10.0  # or clipping of the global gradient norm
     patience: int = 3  # epochs without dev-loss improvement before stopping early
     progress: bool = True
     tensorboard: bool = True
+
+    def __post_init__(self) -> None:
+        check_choice("lr_schedule", self.lr_schedule, SCHEDULES)
+        if not 0 < self.plateau_factor < 1 or self.plateau_threshold < 0:
+            raise ValueError(f"trainer.plateau_factor={self.plateau_factor}, plateau_threshold="
+                             f"{self.plateau_threshold} is invalid; allowed: 0 < plateau_factor < 1, "
+                             "plateau_threshold >= 0")
+        if self.planned_epochs is not None and not 1 <= self.planned_epochs <= self.epochs:
+            raise ValueError(f"trainer.planned_epochs={self.planned_epochs} is outside 1..{self.epochs} "
+                             "(trainer.epochs); allowed: null or at most trainer.epochs, so that what a "
+                             "method plans (pruning's ramp) ends within the run")
+
+    def planned_steps(self, steps_per_epoch: int) -> int:
+        """The run's length in steps as methods plan for it: ``planned_epochs`` (else ``epochs``) epochs.
+
+        Why not always ``epochs``: for a plateau run that is only a maximum, and a pruning ramp spread
+        over it would keep the model above its budget long after the other methods have stopped.
+        """
+        return (self.planned_epochs or self.epochs) * steps_per_epoch
 
 
 @dataclass
@@ -73,6 +112,7 @@ class TrainState:
     best_dev_loss: float = math.inf
     bad_epochs: int = 0
     stopped_early: bool = False
+    learning_rate: float | None = None  # plateau: the rate reached (None: a schedule fixed up front)
     train_seconds: float = 0.0
     steps: int = 0
     history: list[dict[str, float]] = field(default_factory=list)
@@ -96,17 +136,15 @@ class Trainer:
     def optimizer(self, steps_per_epoch: int) -> keras.optimizers.Optimizer:
         """Adam with this config's schedule and clipping."""
         lr: Any = self.config.learning_rate
+        warmup = self._warmup_steps(steps_per_epoch)
         if self.config.lr_schedule == "cosine":
-            warmup = int(self.config.warmup_epochs * steps_per_epoch)
             decay = max(1, self.config.epochs * steps_per_epoch - warmup)
             lr = keras.optimizers.schedules.CosineDecay(
                 0.0 if warmup else lr, decay, alpha=0.1, warmup_target=lr if warmup else None,
                 warmup_steps=warmup,
             )
-        elif self.config.lr_schedule != "constant":
-            raise ValueError(
-                f"unknown lr_schedule {self.config.lr_schedule!r}; allowed: constant, cosine"
-            )
+        elif self.config.lr_schedule == "plateau" and warmup:  # a variable: _warm_up, _adapt_rate set it
+            lr = 0.0
         return keras.optimizers.Adam(
             lr, clipvalue=self.config.clip_value, global_clipnorm=self.config.clip_norm
         )
@@ -145,21 +183,27 @@ class Trainer:
         Only epochs whose model is ``eligible`` compete for "best" and count
         towards early stopping: a model still being shrunk during training
         (pruning before its final sparsity) must not win by storing more than
-        its budget. If no epoch qualifies, the last model is returned.
+        its budget. If no epoch qualifies, the last model is returned. With
+        ``epochs=0`` the model is returned untrained, with its dev loss: the
+        limit study's fit-only runs (``init=fit``) measure a fitted model so.
         """
         workdir = Path(workdir)
         ckpt = workdir / "checkpoint"
         ckpt.mkdir(parents=True, exist_ok=True)
         model, state = self._resume_or_compile(model, workdir, steps_per_epoch)
         train_step, eval_step = self.steps(model, dev.element_spec)
+        if self.config.epochs == 0:  # nothing to train (a fit-only run): the model as given, and its dev loss
+            state.history.append({"epoch": 0, "dev_loss": evaluate_loss(eval_step, dev)})
+            return model, state
         writer = None
         if self.config.tensorboard:
             writer = tf.summary.create_file_writer(str(workdir / "tensorboard"))
         while state.epoch < self.config.epochs and not state.stopped_early:
-            self._run_epoch(train_step, eval_step, train, dev, state, steps_per_epoch)
+            self._run_epoch(train_step, eval_step, train, dev, state, steps_per_epoch, model.optimizer)
             self._report(state.history[-1], writer)
             state.epoch += 1
             if eligible(model):
+                self._adapt_rate(model.optimizer, state)
                 self._track_best(model, state, ckpt)
             _atomic_save(model, ckpt / "last.keras")
             (ckpt / "state.json").write_text(json.dumps(asdict(state), indent=1))  # last: the commit point
@@ -173,25 +217,52 @@ class Trainer:
         """The model (with its optimizer state) and state of the last finished epoch in ``workdir``,
         else ``model`` compiled fresh: a killed run continues where it stopped."""
         if (saved := saved_state(workdir)) is not None:
-            return keras.models.load_model(workdir / "checkpoint" / "last.keras"), saved
+            model = keras.models.load_model(workdir / "checkpoint" / "last.keras")
+            if saved.learning_rate is not None:  # the plateau's rate, as the killed run had set it
+                model.optimizer.learning_rate = saved.learning_rate
+            return model, saved
         model.compile(optimizer=self.optimizer(steps_per_epoch))
-        return model, TrainState()
+        plateau = self.config.lr_schedule == "plateau"
+        return model, TrainState(learning_rate=self.config.learning_rate if plateau else None)
 
-    def _run_epoch(self, train_step: Callable, eval_step: Callable, train: EpochData,
-                   dev: tf.data.Dataset, state: TrainState, steps_per_epoch: int) -> None:
-        """Train epoch ``state.epoch``, evaluate on dev, and add both losses to ``state.history``."""
+    def _run_epoch(self, train_step: Callable, eval_step: Callable, train: EpochData, dev: tf.data.Dataset,
+                   state: TrainState, steps_per_epoch: int, optimizer: keras.optimizers.Optimizer) -> None:
+        """Train epoch ``state.epoch``, evaluate on dev, and add both losses and the learning rate at the
+        epoch's end to ``state.history``."""
         epoch = state.epoch
         started = time.perf_counter()
         bar = keras.utils.Progbar(steps_per_epoch, verbose=1 if self.config.progress else 0)
         losses = []
         for batch in train(epoch):
+            self._warm_up(optimizer, state, state.steps + len(losses), steps_per_epoch)
             losses.append(float(train_step(batch)))
             check_finite(losses[-1], epoch + 1, len(losses))
             bar.update(len(losses), [("loss", losses[-1])])
         state.train_seconds += time.perf_counter() - started
         state.steps += len(losses)
         dev_loss = evaluate_loss(eval_step, dev)
-        state.history.append({"epoch": epoch + 1, "train_loss": float(np.mean(losses)), "dev_loss": dev_loss})
+        state.history.append({"epoch": epoch + 1, "train_loss": float(np.mean(losses)), "dev_loss": dev_loss,
+                              "learning_rate": float(optimizer.learning_rate)})
+
+    def _warmup_steps(self, steps_per_epoch: int) -> int:
+        return int(self.config.warmup_epochs * steps_per_epoch)
+
+    def _warm_up(self, optimizer: keras.optimizers.Optimizer, state: TrainState, step: int,
+                 steps_per_epoch: int) -> None:
+        """Plateau schedule: set the rate of step ``step`` (0-based) while it warms up, as the cosine
+        schedule does: a linear ramp from 0 that reaches the plateau's rate at ``step == warmup``."""
+        warmup = self._warmup_steps(steps_per_epoch)
+        if state.learning_rate is not None and 0 < warmup and step <= warmup:
+            optimizer.learning_rate = state.learning_rate * step / warmup
+
+    def _adapt_rate(self, optimizer: keras.optimizers.Optimizer, state: TrainState) -> None:
+        """Plateau schedule: multiply the rate by ``plateau_factor`` when the epoch just finished lowered
+        the best dev loss by less than ``plateau_threshold`` of it (the first eligible epoch never does)."""
+        if state.learning_rate is None:
+            return
+        if state.history[-1]["dev_loss"] > state.best_dev_loss * (1 - self.config.plateau_threshold):
+            state.learning_rate *= self.config.plateau_factor
+            optimizer.learning_rate = state.learning_rate
 
     def _report(self, record: dict[str, float], writer: Any) -> None:
         """Show an epoch's losses on the console (with ``progress``) and in TensorBoard (with a writer)."""

@@ -51,6 +51,12 @@ from deepthin.methods.inference_cache import InferenceCache
 from deepthin.methods.traits import MethodTraits
 from deepthin.validation import check_choice, check_matrix_shape, check_options, check_ratio
 
+#: Bytes of one stored value: every method stores float32, so a ratio of stored bytes is one of
+#: parameters for any method without indices (:meth:`WeightMethod.stored_bytes`).
+VALUE_BYTES = 4
+#: Relative deviation of stored bytes from a ratio's budget beyond which a matrix is off target
+#: (:meth:`WeightMethod.ratio_note`; ``deepthin.size`` flags such rows).
+RATIO_TOLERANCE = 0.02
 #: ``training_path`` option of methods with a factored route (see :meth:`WeightMethod.route`).
 TRAINING_PATHS = ("auto", "factored", "reconstruct")
 #: The fixed cost of one more op inside a compiled step, in multiply-adds: about 10 us per op
@@ -90,13 +96,20 @@ class WeightMethod(MethodTraits, InferenceCache):
         """Parameters this matrix really stores now (the plan, unless overridden)."""
         return self.planned_params
 
-    def stored_params_with_index(self) -> int:
-        """Stored parameters plus any index overhead needed to use them."""
-        return self.stored_params()
+    def stored_bytes(self, index_layout: str | None = None) -> int:
+        """Bytes needed to rebuild this matrix's weights: what the budget of a ratio counts.
+
+        Every method stores float32 values (:data:`VALUE_BYTES` each); one that also stores where
+        they go (pruning) adds its indices, in ``index_layout`` (default: its own; methods without
+        indices ignore it). What the model's config records (shape, ratio, a hash seed) is not
+        counted: a few bytes, the same for every method.
+        """
+        return VALUE_BYTES * self.stored_params()
 
     @property
     def achieved_ratio(self) -> float:
-        return self.stored_params() / self.original_params
+        """Stored bytes over the dense float32 matrix's: the ratio a run is given, as achieved."""
+        return self.stored_bytes() / (VALUE_BYTES * self.original_params)
 
     @property
     def target_ratio(self) -> float:

@@ -14,14 +14,19 @@ no gradient through ``W * mask``. (TFMOT re-zeroes pruned weights at every
 training call but ranks them after one optimizer step has moved them, so
 there one could in principle return.)
 
-Storage: ``stored_params`` counts the mask's nonzeros; with index overhead a
-CSR layout adds one 32-bit column index per nonzero and ``m + 1`` row
-pointers. Saved files hold only the surviving values, their flat indices and
-the counter (``pruning_step``, TFMOT's name and meaning); a file that holds
-the old counter (``step``, one less) is read as that plus one.
+Storage: ``stored_params`` counts the mask's nonzeros (the surviving values); ``stored_bytes``
+adds their indices in the layout ``index_layout=`` names (:mod:`deepthin.methods.pruning_index`:
+``relative16``, the default, ``flat32``, or ``none`` for values only). A ratio is a budget of bytes,
+``ratio m n 4``, so the final sparsity keeps the survivors that pays for, ``ratio m n 4 / 6`` with
+``relative16`` (with ``none``, ``ratio m n``: TFMOT's meaning of the ratio; at ratio 1, every
+weight, stored dense without an index). Saved files hold only the survivors, in that layout
+(``relative16``: values with fillers and uint16 gaps; otherwise values and int32 flat indices, as
+every file saved before the layouts existed, which still load; every weight kept: the values alone)
+and the counter (``pruning_step``, TFMOT's name and meaning); a file that holds the old counter
+(``step``, one less) is read as that plus one.
 
 Fitting to a trained kernel (:meth:`PruningMethod.fit`, ``fit_mode=``): ``oneshot`` (default)
-keeps the ``ratio m n`` largest magnitudes at once and marks the schedule finished (the counter at
+keeps the largest magnitudes the budget pays for at once and marks the schedule finished (the counter at
 its last update step), so fine-tuning trains the survivors under a frozen mask; ``gradual`` copies
 the kernel with a full mask and the counter at 0, so the schedule prunes it during fine-tuning.
 
@@ -44,7 +49,17 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from deepthin.methods.base import WeightMethod
+from deepthin.methods.base import VALUE_BYTES, WeightMethod
+from deepthin.methods.pruning_index import (
+    INDEX_LAYOUTS,
+    MAX_GAP,
+    entry_bytes,
+    filler_count,
+    layout_bytes,
+    load_survivors,
+    planned_bytes,
+    save_survivors,
+)
 from deepthin.methods.pruning_schedule import (
     FIT_MODES,
     RUN_OPTION_DEFAULTS,
@@ -64,6 +79,7 @@ class PruningMethod(WeightMethod):
     option_defaults = {
         "begin_step": 0, "end_step": 1000, "frequency": 100, "initial_sparsity": 0.0,
         "prune_at_end_step": True, "inference_path": "sparse", "fit_mode": FIT_MODES[0],
+        "index_layout": INDEX_LAYOUTS[0],
     }
     dynamic_cache_keys = frozenset({"indices", "values"})  # the nonzero count changes on load
     export_sparse = True  # the masked kernel is stored sparse only by the converter's sparsity pass
@@ -80,15 +96,17 @@ class PruningMethod(WeightMethod):
 
     @classmethod
     def run_options(cls, options: dict[str, Any], total_steps: int) -> dict[str, Any]:
-        """The schedule in steps (:func:`~deepthin.methods.pruning_schedule.run_schedule`), and
-        ``fit_mode`` only where it is not the default (``+method.fit_mode=gradual``): runs recorded
-        before fitting existed have none."""
+        """The schedule in steps (:func:`~deepthin.methods.pruning_schedule.run_schedule`), the index
+        layout that sets the survivors a ratio pays for (runs recorded before it existed counted
+        ``none``), and ``fit_mode`` only where it is not the default (``+method.fit_mode=gradual``):
+        runs recorded before fitting existed have none."""
         unknown = sorted(set(options) - set(RUN_OPTION_DEFAULTS))
         if unknown:
             raise ValueError(f"pruning options {', '.join(unknown)} are unknown in an experiment's config; "
                              f"allowed: {', '.join(RUN_OPTION_DEFAULTS)}")
         given = {**RUN_OPTION_DEFAULTS, **options}
-        schedule = run_schedule(given["begin_fraction"], given["end_fraction"], given["updates"], total_steps)
+        steps = run_schedule(given["begin_fraction"], given["end_fraction"], given["updates"], total_steps)
+        schedule = {**steps, "index_layout": given["index_layout"]}
         if given["fit_mode"] == RUN_OPTION_DEFAULTS["fit_mode"]:
             return schedule
         return {**schedule, "fit_mode": given["fit_mode"]}
@@ -113,7 +131,11 @@ class PruningMethod(WeightMethod):
             )
         check_choice("pruning inference_path", self.options["inference_path"], INFERENCE_PATHS)
         check_choice("pruning fit_mode", self.options["fit_mode"], FIT_MODES)
-        self.final_sparsity = 1.0 - self.ratio
+        layout = check_choice("pruning index_layout", self.options["index_layout"], INDEX_LAYOUTS)
+        # the byte budget ratio m n 4 pays for this share of the weights at entry_bytes each, or for
+        # all of them stored dense (no index) at ratio 1
+        kept_share = 1.0 if self.ratio == 1.0 else self.ratio * VALUE_BYTES / entry_bytes(layout)
+        self.final_sparsity = 1.0 - kept_share
         self.planned_params = self.keep_count(self.final_sparsity)
 
     def keep_count(self, sparsity: float) -> int:
@@ -121,7 +143,7 @@ class PruningMethod(WeightMethod):
         return max(1, round((1.0 - sparsity) * self.original_params))
 
     def apply_final_state(self) -> None:
-        """Keep the ``ratio m n`` largest weights now, as a finished schedule would.
+        """Keep the largest weights the budget pays for now, as a finished schedule would.
 
         An untrained pruning matrix keeps every weight (the schedule has not run);
         benchmarks and exports of untrained models need the pruned form instead.
@@ -232,34 +254,53 @@ class PruningMethod(WeightMethod):
             return self.planned_params
         return int(np.count_nonzero(self.mask.numpy()))
 
+    def stored_bytes(self, index_layout: str | None = None) -> int:
+        """Survivors' values and indices in ``index_layout`` (default: the matrix's own), or the
+        values alone when every weight is kept; a plan (no variables yet) counts no filler entries,
+        which only a pruned mask can tell."""
+        layout = check_choice("pruning index_layout", index_layout or self.options["index_layout"],
+                              INDEX_LAYOUTS)
+        if not self._variables:
+            return planned_bytes(self.planned_params, layout, self.original_params)
+        return layout_bytes(self._positions(), layout, self.original_params)
+
+    def _positions(self) -> np.ndarray:
+        """The survivors' flat row-major positions, in increasing order."""
+        return np.flatnonzero(self.mask.numpy().reshape(-1))
+
     def ratio_note(self, tolerance: float) -> str:
+        """Why the stored bytes are off budget: the schedule, a mask pruned to another budget (a model
+        saved before budgets were bytes), relative16's filler entries, or a layer too small."""
         step = int(self.step.numpy()) if self._variables else 0
         last = self.last_update_step
         if step < last:
             return f"pruning in progress: step {step} of end_step {self.options['end_step']}"
-        short = abs(self.achieved_ratio / self.target_ratio - 1.0) > tolerance
-        if last < int(self.options["end_step"]) and short:
+        if abs(self.achieved_ratio / self.target_ratio - 1.0) <= tolerance:
+            return ""
+        if last < int(self.options["end_step"]):
             return (f"schedule stops short of the final sparsity: last update at step {last} "
                     "(prune_at_end_step=False)")
+        layout = self.options["index_layout"]
+        if (kept := self.stored_params()) != self.planned_params:
+            return f"keeps {kept} weights, index_layout={layout} pays for {self.planned_params}"
+        if layout == "relative16" and (fillers := filler_count(self._positions())):
+            return f"{fillers} relative16 filler entries (gaps over {MAX_GAP} positions)"
         return super().ratio_note(tolerance)
-
-    def stored_params_with_index(self) -> int:
-        return 2 * self.stored_params() + self.shape[0] + 1
 
     # --------------------------------------------------------- persistence
     def save_variables(self, store: Any, prefix: str) -> None:
-        """Only surviving weights and their flat positions, so files shrink with the ratio."""
-        flat_mask = self.mask.numpy().reshape(-1)
-        kept = np.flatnonzero(flat_mask).astype(np.int32)
-        store[f"{prefix}.values"] = self.w.numpy().reshape(-1)[kept]
-        store[f"{prefix}.indices"] = kept
+        """Only surviving weights and their positions, in the index layout, so that files shrink
+        with the ratio and hold what :meth:`stored_bytes` counts (module doc)."""
+        kept = self._positions()
+        save_survivors(store, prefix, kept, self.w.numpy().reshape(-1)[kept], self.options["index_layout"],
+                       self.original_params)
         store[f"{prefix}.pruning_step"] = self.step.numpy()
 
     def load_variables(self, store: Any, prefix: str) -> None:
-        kept = np.asarray(store[f"{prefix}.indices"])
+        kept, kept_values = load_survivors(store, prefix)
         values = np.zeros(self.original_params, dtype="float32")
         mask = np.zeros(self.original_params, dtype="float32")
-        values[kept] = np.asarray(store[f"{prefix}.values"])
+        values[kept] = kept_values
         mask[kept] = 1.0
         self.w.assign(values.reshape(self.shape))
         self.mask.assign(mask.reshape(self.shape))

@@ -52,14 +52,18 @@ from typing import Any
 
 from keras import ops
 
+from deepthin.methods.pruning_index import INDEX_LAYOUTS
+
 #: How a fitted kernel is pruned (``PruningMethod.fit``): at once, or by the schedule.
 FIT_MODES = ("oneshot", "gradual")
 #: Recorded with experiment results (:meth:`PruningMethod.run_details`): the step
 #: convention the mask updates follow, TFMOT's (first training call at step 1).
 STEP_CONVENTION = "tfmot"
 #: The options an experiment's config gives (``PruningMethod.run_options``), with their defaults:
-#: the schedule as fractions of the run (:func:`run_schedule`) and how a fitted kernel is pruned.
-RUN_OPTION_DEFAULTS = {"begin_fraction": 0.0, "end_fraction": 0.7, "updates": 20, "fit_mode": FIT_MODES[0]}
+#: the schedule as fractions of the run (:func:`run_schedule`), how a fitted kernel is pruned, and
+#: the index layout whose bytes the ratio's budget pays for (:mod:`deepthin.methods.pruning_index`).
+RUN_OPTION_DEFAULTS = {"begin_fraction": 0.0, "end_fraction": 0.7, "updates": 20, "fit_mode": FIT_MODES[0],
+                       "index_layout": INDEX_LAYOUTS[0]}
 
 
 def polynomial_sparsity(

@@ -4,9 +4,11 @@
     deepthin-report --results DIR         # another results tree (tests use a temporary one)
 
 Collects every ``results.json`` with ``"complete": true`` into ``runs.csv`` (untrained runs
-included, flagged), then, from the trained runs only: ``relative_improvement.csv`` / ``.md`` (DeepThin
+included, marked; ``dev_loss_outlier`` marks the counted runs whose dev loss is an outlier among their
+seeds), then, from the trained runs only: ``relative_improvement.csv`` / ``.md`` (DeepThin
 against each baseline, with the spread over seeds and a paired test; per ratio:
-``relative_improvement_by_ratio.csv``; on CER: ``relative_improvement_cer.csv``), three figures per
+``relative_improvement_by_ratio.csv``; on CER: ``relative_improvement_cer.csv``; per ratio in the
+metric's own units, with bootstrap intervals: ``absolute_difference_by_ratio.csv``), three figures per
 setting under ``figures/`` (metric and CER against ratio, the Pareto view against latency and stored
 bytes, latency against ratio) and ``REPORT.md``, which holds them all beside the paper's numbers.
 """
@@ -17,10 +19,14 @@ import argparse
 import sys
 from pathlib import Path
 
+import pandas as pd
+
+from deepthin.report.absolute import absolute_differences
 from deepthin.report.collect import collect, from_trained, settings, untrained
 from deepthin.report.figures import figures
 from deepthin.report.markdown import write_report
 from deepthin.report.paper import REPORTED_WER, SECONDARY_METRIC, metric_of
+from deepthin.report.robust import OUTLIER, flag_outliers
 from deepthin.report.stats import relative_improvement
 from deepthin.report.tables import improvement_markdown
 
@@ -34,25 +40,38 @@ def build(root: Path, argv: list[str] | None = None) -> dict[str, Path]:
     if missing := sorted(needed - set(table.columns)):
         raise ValueError(f"no run under {root} has {', '.join(missing)} (written before that metric "
                          "existed); allowed: results.json of this deepthin-run (re-run those runs)")
+    blank, started = untrained(table), from_trained(table)
+    counted = table.index.difference(blank.index.union(started.index))
+    table[OUTLIER] = flag_outliers(table.loc[counted]).reindex(table.index)  # empty: not counted
     written = {"runs": root / "runs.csv"}
     table.to_csv(written["runs"], index=False)  # every run, with its ``trained`` flag
-    blank, started = untrained(table), from_trained(table)
-    table = table.drop(blank.index.union(started.index))  # a model left on the plateau is never averaged in
+    table = table.loc[counted]  # a model left on the plateau is never averaged in
     if table.empty:
         raise FileNotFoundError(f"no trained run under {root}: all {len(blank)} stayed on the plateau")
+    summaries, comparisons = comparisons_of(root, table)
+    drawn = {key: figures(key, runs, root / "figures") for key, runs in settings(table)}
+    written |= comparisons
+    written["report"] = write_report(root, table, (blank, started.drop(blank.index, errors="ignore")),
+                                     incomplete, summaries, drawn, argv or [])
+    return written
+
+
+def comparisons_of(root: Path, table: pd.DataFrame) -> tuple[tuple[pd.DataFrame, ...], dict[str, Path]]:
+    """DeepThin against each baseline in the counted runs ``table``, written as CSV and Markdown:
+    (the paper metric's summary, CER's summary, the per-ratio absolute differences), and the paths."""
     summary, by_ratio = relative_improvement(table)
     cer_summary, _ = relative_improvement(table, lambda model: SECONDARY_METRIC)
-    written |= {"improvement_csv": root / "relative_improvement.csv",
-                "improvement_md": root / "relative_improvement.md",
-                "improvement_cer_csv": root / "relative_improvement_cer.csv"}
+    absolute = absolute_differences(table)
+    written = {"improvement_csv": root / "relative_improvement.csv",
+               "improvement_md": root / "relative_improvement.md",
+               "improvement_cer_csv": root / "relative_improvement_cer.csv",
+               "absolute_csv": root / "absolute_difference_by_ratio.csv"}
     summary.to_csv(written["improvement_csv"], index=False)
     by_ratio.to_csv(root / "relative_improvement_by_ratio.csv", index=False)
     written["improvement_md"].write_text(improvement_markdown(summary) + "\n")
     cer_summary.to_csv(written["improvement_cer_csv"], index=False)
-    drawn = {key: figures(key, runs, root / "figures") for key, runs in settings(table)}
-    written["report"] = write_report(root, table, (blank, started.drop(blank.index, errors="ignore")),
-                                     incomplete, (summary, cer_summary), drawn, argv or [])
-    return written
+    absolute.to_csv(written["absolute_csv"], index=False)
+    return (summary, cer_summary, absolute), written
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -8,10 +8,12 @@ from typing import Any
 
 import pandas as pd
 
-from deepthin.conf_dir import schedule_suffix
+from deepthin.conf_dir import TUNING_STUDY, schedule_suffix
 
 #: A setting is one (data set, model, preset, schedule): the unit every comparison is made within.
-#: The schedule is ``""`` for the preset's epochs, else ``"-<N>epochs"`` (as in the run directory).
+#: The schedule is ``""`` for the preset's epochs, else ``"-<N>epochs"``, then ``-plateau`` for that
+#: learning-rate schedule (as in the run directory), then ``-<study>`` for a study counted as its own
+#: setting (``study=fair``, issue 27's grid with tuned hyperparameters: ``results/fair/``).
 SETTING = ["data", "model", "preset", "schedule"]
 #: What a sweep varies within a setting.
 SWEPT_KEYS = ("method", "ratio", "seed")
@@ -25,7 +27,10 @@ def _flatten(results: dict[str, Any], path: Path, root: Path) -> dict[str, Any]:
     trainer = results.get("config", {}).get("trainer", {})
     row["epochs"] = trainer.get("epochs")
     preset_epochs = results.get("config", {}).get("preset", {}).get("epochs", row["epochs"])
-    row["schedule"] = schedule_suffix(row["epochs"], preset_epochs) if row["epochs"] is not None else ""
+    row["schedule"] = (schedule_suffix(row["epochs"], preset_epochs, trainer.get("lr_schedule", "cosine"))
+                       if row["epochs"] is not None else "")
+    if study := results.get("config", {}).get("study"):
+        row["schedule"] += f"-{study}"
     row["trained"] = results.get("trained")  # None: a run from before runs were checked for it
     row["from_scratch"] = results.get("init", "random") == "random" and "allocation" not in results
     row["step_convention"] = results.get("method_details", {}).get("step_convention")
@@ -36,12 +41,19 @@ def _flatten(results: dict[str, Any], path: Path, root: Path) -> dict[str, Any]:
     return row
 
 
+#: Subtrees of a results tree that hold studies beside the grid (``study=limit``: ``results/limit/``), never
+#: the grid's runs: the grid's report skips them (the limit study has its own table, ``limit.py``; the
+#: searches of learning rate and dropout theirs, ``tuning.py``).
+STUDIES = ("limit", TUNING_STUDY)
+
+
 def run_dirs(root: Path) -> list[Path]:
-    """Every run directory under ``root``: one holding a results.json, or the config a run saves
-    when it starts (``checkpoint/config.json``), which is all a killed run leaves."""
+    """Every run directory under ``root``, but those of a study's subtree (:data:`STUDIES`): one holding
+    a results.json, or the config a run saves when it starts (``checkpoint/config.json``), which is all
+    a killed run leaves."""
     dirs = {p.parent for p in root.rglob("results.json")}
     dirs |= {p.parent.parent for p in root.rglob("checkpoint/config.json")}
-    return sorted(dirs)
+    return sorted(d for d in dirs if d.relative_to(root).parts[:1] not in {(study,) for study in STUDIES})
 
 
 def collect(root: Path) -> tuple[pd.DataFrame, list[str]]:

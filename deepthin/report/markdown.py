@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from deepthin.report.absolute import absolute_section
 from deepthin.report.collect import Setting, in_setting, setting_label, settings
 from deepthin.report.context import commands, job_hours, machine
+from deepthin.report.limit import limit_section
 from deepthin.report.paper import (
     BASELINE_NAMES,
     BASELINES,
@@ -24,7 +26,15 @@ from deepthin.report.paper import (
     metric_of,
 )
 from deepthin.report.stats import TEST, margin_order, seed_means
-from deepthin.report.tables import improvement_markdown, markdown_table, results_table, spread
+from deepthin.report.tables import (
+    flagged_section,
+    improvement_markdown,
+    markdown_table,
+    results_table,
+    size_note,
+    spread,
+)
+from deepthin.report.tuning import tuning_section
 
 
 def header(table: pd.DataFrame, argv: list[str]) -> list[str]:
@@ -189,7 +199,13 @@ def improvement_section(summary: pd.DataFrame) -> list[str]:
     return ["## DeepThin against each baseline: ours and the paper's", "", table,
             "", "Positive: DeepThin is better. The paper's averages: TFKaldi WER, DeepThin better than rank "
             "factorization by 60%, pruning 57%, hand-tuned 23%, HashedNets 6%; DeepSpeech test loss: 28%, "
-            "27%, 20%, 12%. CSV: `relative_improvement.csv` (per ratio: "
+            "27%, 20%, 12%. Beside the paper's formula (\"ours\"), two statistics one stuck run cannot "
+            "swing, over the same (ratio, seed) pairs as the paired test: the **median** of the pairs' "
+            "relative improvements, and the **geometric mean**, 1 - exp(mean(log(M_deepthin / "
+            "M_baseline))): the ratio theirs/ours averaged on a log scale, so a run 10x worse costs what "
+            "one 10x better gains (the paper's formula counts -900% against at most +100%; pairs with a "
+            "0 are left out of it). \"Ours without flagged\": the paper's formula without the pairs that "
+            "hold a flagged run (empty: none flagged). CSV: `relative_improvement.csv` (per ratio: "
             "`relative_improvement_by_ratio.csv`).", ""]
 
 
@@ -201,7 +217,7 @@ def cer_section(table: pd.DataFrame, cer_summary: pd.DataFrame) -> list[str]:
 
 
 def results_section(table: pd.DataFrame) -> list[str]:
-    lines = ["## Results per setting (means over seeds)", ""]
+    lines = ["## Results per setting (means over seeds)", "", *size_note(table)]
     for key, runs in settings(table):
         lines += [f"### {setting_label(key)}", "", markdown_table(results_table(runs)), ""]
     return lines
@@ -224,17 +240,20 @@ def figures_section(root: Path, figures: dict[Setting, list[Path]]) -> list[str]
 
 
 def write_report(root: Path, table: pd.DataFrame, left_out: tuple[pd.DataFrame, pd.DataFrame],
-                 incomplete: list[str], summaries: tuple[pd.DataFrame, pd.DataFrame],
+                 incomplete: list[str], summaries: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame],
                  figures: dict[Setting, list[Path]], argv: list[str]) -> Path:
     """REPORT.md for the trained runs in ``table``; ``summaries``: DeepThin vs baselines on the
-    paper's metric and on CER (:func:`deepthin.report.stats.relative_improvement`); ``left_out``: the
+    paper's metric and on CER (:func:`deepthin.report.stats.relative_improvement`) and per ratio
+    (:func:`deepthin.report.absolute.absolute_differences`); ``left_out``: the
     untrained runs and those started from a trained model, named but not counted."""
-    (untrained, started), (summary, cer_summary) = left_out, summaries
+    (untrained, started), (summary, cer_summary, absolute) = left_out, summaries
     pruning = [note, ""] if (note := old_pruning_note(table)) else []
     lines = [*header(table, argv), *pruning, *not_counted(untrained, incomplete, started),
-             *commands_section(pd.concat([table, untrained, started]), argv), *improvement_section(summary),
+             *flagged_section(table), *commands_section(pd.concat([table, untrained, started]), argv),
+             *improvement_section(summary), *absolute_section(table, absolute),
              *ordering_section(table, summary, cer_summary), *cer_section(table, cer_summary),
-             *results_section(table), *cuts_section(table), *figures_section(root, figures)]
+             *results_section(table), *cuts_section(table), *limit_section(root, table),
+             *tuning_section(root), *figures_section(root, figures)]
     path = root / "REPORT.md"
     path.write_text("\n".join(lines) + "\n")
     return path

@@ -6,7 +6,8 @@ whether a difference is larger than the seed-to-seed spread. Runs of two methods
 are compared as pairs, and the paired relative improvements over all shared (ratio, seed) points
 go into a two-sided Wilcoxon signed-rank test (no normality assumed; with 3 seeds and 6 ratios,
 18 pairs). Fewer than six pairs can never reach p < 0.05 in that test, and the report says
-"not separable" then, as for any p >= 0.05.
+"not separable" then, as for any p >= 0.05. Beside the paper's mean, :func:`robust_summary` gives
+statistics one stuck run cannot swing (:mod:`deepthin.report.robust`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from scipy.stats import wilcoxon
 
 from deepthin.report.collect import SETTING, settings
 from deepthin.report.paper import BASELINES, PAPER_IMPROVEMENT, VARIANTS, metric_of
+from deepthin.report.robust import OUTLIER, geometric_improvement
 
 ALPHA = 0.05
 TEST = "two-sided Wilcoxon signed-rank test over paired (ratio, seed) runs"
@@ -43,14 +45,20 @@ def dense_stats(runs: pd.DataFrame, column: str) -> tuple[float, float, int] | N
 
 
 def paired(runs: pd.DataFrame, metric: str, theirs: str, ours: str = "deepthin") -> pd.DataFrame:
-    """One row per (ratio, seed) both methods ran: their metric, ours, and our relative improvement
-    ``(theirs - ours) / theirs`` (positive: ours is better; undefined where theirs is 0)."""
-    def values(method: str) -> pd.Series:
-        return runs[runs["method"] == method].set_index(["ratio", "seed"])[metric]
+    """One row per (ratio, seed) both methods ran: their metric, ours, our relative improvement
+    ``(theirs - ours) / theirs`` (positive: ours is better; undefined where theirs is 0), and
+    ``flagged``: either run is a dev-loss outlier (:mod:`deepthin.report.robust`)."""
+    def values(method: str, column: str) -> pd.Series:
+        return runs[runs["method"] == method].set_index(["ratio", "seed"])[column]
 
-    pairs = pd.concat({"theirs": values(theirs), "ours": values(ours)}, axis=1, join="inner").dropna()
+    pairs = pd.concat({"theirs": values(theirs, metric), "ours": values(ours, metric)}, axis=1,
+                      join="inner").dropna()
     pairs["improvement"] = (pairs["theirs"] - pairs["ours"]) / pairs["theirs"].where(pairs["theirs"] != 0)
-    return pairs.dropna().reset_index()
+    pairs = pairs.dropna()
+    flags = (pd.concat([values(theirs, OUTLIER), values(ours, OUTLIER)], axis=1).eq(True).any(axis=1)
+             if OUTLIER in runs else pd.Series(False, index=pairs.index))
+    pairs["flagged"] = flags.reindex(pairs.index, fill_value=False).astype(bool)
+    return pairs.reset_index()
 
 
 def separability(values: Sequence[float]) -> tuple[float, str]:
@@ -83,12 +91,24 @@ def compare(pairs: pd.DataFrame) -> dict[str, Any]:
     at_ratio = per_ratio(pairs)
     per_seed = pairs.groupby("seed")["improvement"].mean()
     p, verdict = separability(pairs["improvement"])
+    kept = pairs[~pairs["flagged"]]
     return {"ratios": " ".join(f"{r:g}" for r in at_ratio.index), "n_ratios": len(at_ratio),
             "seeds": len(per_seed), "n_pairs": len(pairs),
             "relative_improvement": float(at_ratio["improvement"].mean()),
             "per_seed_mean": float(per_seed.mean()),
             "per_seed_std": float(per_seed.std()) if len(per_seed) > 1 else math.nan,
-            "p_value": p, "verdict": verdict}
+            "p_value": p, "verdict": verdict, **robust_summary(pairs, kept)}
+
+
+def robust_summary(pairs: pd.DataFrame, kept: pd.DataFrame) -> dict[str, Any]:
+    """Beside the paper's mean: the median and the geometric mean of the paired relative
+    improvements (over every (ratio, seed) pair, the units of the paired test), and the paper's
+    statistic again on the pairs ``kept`` (no flagged run), with how many pairs were flagged."""
+    return {"median_improvement": float(pairs["improvement"].median()),
+            "geomean_improvement": geometric_improvement(pairs["theirs"], pairs["ours"]),
+            "relative_improvement_unflagged":
+                float(per_ratio(kept)["improvement"].mean()) if len(kept) else math.nan,
+            "flagged_pairs": len(pairs) - len(kept)}
 
 
 def relative_improvement(table: pd.DataFrame, metric_for: Callable[[str], str] | None = None
@@ -113,7 +133,8 @@ def relative_improvement(table: pd.DataFrame, metric_for: Callable[[str], str] |
                                  "baseline_value": row["theirs"], "deepthin_value": row["ours"],
                                  "relative_improvement": row["improvement"]})
     columns = [*SETTING, "metric", "baseline", "ratios", "n_ratios", "seeds", "n_pairs",
-               "relative_improvement", "per_seed_mean", "per_seed_std", "p_value", "verdict", "paper"]
+               "relative_improvement", "per_seed_mean", "per_seed_std", "p_value", "verdict", "paper",
+               "median_improvement", "geomean_improvement", "relative_improvement_unflagged", "flagged_pairs"]
     return pd.DataFrame(summary, columns=columns), pd.DataFrame(by_ratio)
 
 

@@ -4,6 +4,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from deepthin.conf_dir import CONF_DIR
 from deepthin.data.cli import available
 
@@ -31,6 +33,7 @@ def test_configs_exist_with_targets():
         assert "_target_: deepthin.data." in (CONF_DIR / "data" / f"{name}.yaml").read_text()
 
 
+@pytest.mark.slow
 def test_unknown_data_set_one_line_exit_2(tmp_path):
     r = _run("data=foo", cache=tmp_path)
     err = [line for line in r.stderr.splitlines() if "deepthin-data" in line]
@@ -38,6 +41,7 @@ def test_unknown_data_set_one_line_exit_2(tmp_path):
     assert err == ["deepthin-data: error: unknown data set 'foo'; allowed: fsdd, kaldi, librispeech, synth"]
 
 
+@pytest.mark.slow
 def test_kaldi_summary_and_missing_root(tmp_path):
     for s in ("train", "dev", "test"):
         write_kaldi(tmp_path / "data" / s, {f"{s}spk-1": (f"{s}spk", "hello there")})
@@ -57,6 +61,7 @@ def test_kaldi_summary_and_missing_root(tmp_path):
     assert "Kaldi data root directory not found" in bad.stderr
 
 
+@pytest.mark.slow
 def test_fsdd_default_root_is_fsdd_root_env(fsdd_root, tmp_path):
     r = _run("data=fsdd", cache=tmp_path, env={"FSDD_ROOT": str(fsdd_root)})
     assert r.returncode == 0, r.stderr
@@ -67,6 +72,7 @@ def test_fsdd_default_root_is_fsdd_root_env(fsdd_root, tmp_path):
     assert [json.loads(m.read_text())["root"] for m in manifests] == [str(fsdd_root)]
 
 
+@pytest.mark.slow
 def test_fsdd_without_root_says_how_to_get_it(tmp_path):
     r = _run("data=fsdd", cache=tmp_path)
     assert r.returncode == 2 and "Traceback" not in r.stderr

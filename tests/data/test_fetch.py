@@ -91,6 +91,7 @@ def _error_lines(result):
     return [line for line in result.stderr.splitlines() if line.startswith("deepthin-data")]
 
 
+@pytest.mark.slow
 def test_cli_fetch_errors_are_one_line_exit_2(tmp_path, sample):
     wavs, _ = sample
     missing = (tmp_path / "nowhere.tar.gz").as_uri()

@@ -148,6 +148,7 @@ def test_beam_width_must_be_positive():
         ("eval.lm", "not a model\n", "language model file {path} is not an n-gram model"),
     ],
 )
+@pytest.mark.slow
 def test_bad_lexicon_or_lm_stops_the_run_with_one_line_and_status_2(setting, content, message, tmp_path,
                                                                      cache_dir, deepthin_run, tiny):
     path = tmp_path / "given.txt"

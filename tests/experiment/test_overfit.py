@@ -15,6 +15,7 @@ UTTERANCES = 4
 
 
 @pytest.mark.parametrize("recipe, width", [("tfkaldi", 256), ("deepspeech", 96)])
+@pytest.mark.slow
 def test_greedy_cer_on_training_utterances_falls_below_10_percent(recipe, width, cache_dir, tmp_path):
     config = model_config(recipe)
     corpus = SynthCorpus(hours=0.02, dev_voices=2, test_voices=2, progress=False, cache_dir=cache_dir).load()

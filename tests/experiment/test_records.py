@@ -42,6 +42,14 @@ def todays_command(overrides: list[str], recorded_epochs: int) -> list[str]:
     return overrides
 
 
+def earlier_budget(config: dict) -> list[str]:
+    """The override that gives a pruning run recorded before budgets were bytes (issue 27) its budget
+    today: the ratio paid for values only, ``method.index_layout=none``."""
+    method = config["method"]
+    before = method["name"] == "pruning" and "index_layout" not in method
+    return ["method.index_layout=none"] if before else []
+
+
 def finished_runs() -> list[tuple[Path, dict]]:
     return [(path.parent, json.loads(path.read_text())) for path in sorted(RESULTS.rglob("results.json"))
             if results_complete(path)]
@@ -56,6 +64,7 @@ def composed_runs(monkeypatch) -> list[tuple[Path, dict, dict, str]]:
             if (variable := ROOT_VARIABLES.get(results["data"])) is not None:
                 monkeypatch.setenv(variable, results["config"]["data"]["root"])
             command = todays_command(results["overrides"], results["config"]["trainer"]["epochs"])
+            command += earlier_budget(results["config"])
             overrides = parser.parse_overrides(command)
             rest = tuple(o.input_line for o in overrides if o.key_or_group not in PLAIN)
             if rest not in bases:
@@ -72,6 +81,7 @@ def composed_runs(monkeypatch) -> list[tuple[Path, dict, dict, str]]:
     return runs
 
 
+@pytest.mark.slow
 def test_every_finished_run_is_skipped_in_its_directory_and_another_config_is_refused(monkeypatch):
     runs = composed_runs(monkeypatch)
     assert len(runs) >= 100, "the committed results/ holds the grids' finished runs"
@@ -119,7 +129,7 @@ def test_a_record_of_a_strategy_since_folded_into_another_names_todays():
     old = {"model": {"name": "tfkaldi"}, "method": {"_target_": "deepthin.experiment.strategies.Pruning",
                                                     **options}}
     new = {"model": {"name": "tfkaldi"}, "method": {"_target_": "deepthin.experiment.strategies.PerMatrix",
-                                                    **options}}
+                                                    **options, "index_layout": "none"}}
     assert current_shape(old) == new and current_shape(new) == new
     assert old["method"]["_target_"].endswith(".Pruning")  # the record itself is never rewritten
     check_same_experiment(old, {**new, **ADDED_KEYS}, Path("run"))
@@ -127,3 +137,17 @@ def test_a_record_of_a_strategy_since_folded_into_another_names_todays():
     with pytest.raises(ValueError, match=r"differs in: method\.updates\)"):
         check_same_experiment(old, fewer_updates, Path("run"))
     assert new["method"]["_target_"] == OmegaConf.load(CONF_DIR / "method" / "pruning.yaml")._target_
+
+
+def test_a_pruning_run_from_before_byte_budgets_is_todays_values_only_budget():
+    """Recorded without ``index_layout``, its ratio paid for values only: today's ``none``, not the
+    grid's ``relative16``, so a sweep refuses to skip it as the grid's run (issue 27)."""
+    options = {"_target_": "deepthin.experiment.strategies.PerMatrix", "name": "pruning",
+               "begin_fraction": 0.0, "end_fraction": 0.7, "updates": 20}
+    old = {"model": {"name": "tfkaldi"}, "method": options}
+    values_only = {**old, **ADDED_KEYS, "method": {**options, "index_layout": "none"}}
+    check_same_experiment(old, values_only, Path("run"))
+    grid = OmegaConf.to_container(OmegaConf.load(CONF_DIR / "method" / "pruning.yaml"))
+    assert grid["index_layout"] == "relative16"
+    with pytest.raises(ValueError, match=r"differs in: method\.index_layout\)"):
+        check_same_experiment(old, {**values_only, "method": grid}, Path("run"))

@@ -11,9 +11,12 @@ METRICS = {"test_loss", "wer_greedy", "cer_greedy", "wer_lexicon", "cer_lexicon"
            "dev_loss"}
 #: A tqdm progress bar (corpus and feature building), e.g. "features synth:  38%|███▊  | 10/26 [00:27<00:25]".
 TQDM_BAR = re.compile(r"\|[^|]*\| *\d+/\d+")
-SIZE = {"stored_params", "target_params", "stored_vs_target", "achieved_ratio", "model_file_bytes"}
+SIZE = {"stored_params", "target_params", "stored_vs_target", "achieved_ratio", "model_file_bytes",
+        "stored_bytes", "target_bytes", "compressed_matrix_bytes", "stored_bytes_flat_int32",
+        "stored_bytes_relative_int16", "model_ratio"}
 
 
+@pytest.mark.slow
 def test_tiny_preset_of_each_recipe_with_each_method_writes_results(cache_dir, tmp_path, deepthin_run, tiny):
     sweep = tmp_path / "sweep"
     proc = deepthin_run(
@@ -34,7 +37,8 @@ def test_tiny_preset_of_each_recipe_with_each_method_writes_results(cache_dir, t
         assert results["git_commit"] and results["packages"]["keras"].startswith("3.")
         assert "ratio=0.3" in results["overrides"] and f"method={results['method']}" in results["overrides"]
         assert (path.parent / "model.keras").stat().st_size == results["size"]["model_file_bytes"]
-        if results["method"] not in ("dense", "handtuned"):  # fairness (handtuned: test_strategies)
+        assert results["size"]["target_bytes"] == 4 * results["size"]["target_params"], path
+        if results["method"] not in ("dense", "handtuned"):  # fairness in bytes (handtuned: test_strategies)
             assert results["size"]["stored_vs_target"] == pytest.approx(1.0, abs=0.02), path
         if results["method"] == "pruning":  # the schedule in steps, under TFMOT's step convention
             details = results["method_details"]
@@ -61,6 +65,7 @@ def _metrics(path):
     return {k: m[k] for k in keys}
 
 
+@pytest.mark.slow
 def test_killed_run_resumes_and_matches_uninterrupted_run(cache_dir, tmp_path, deepthin_run, start_run, tiny):
     args = ["model=tfkaldi", "method=deepthin", "ratio=0.3", "trainer.epochs=5", "trainer.patience=10", *tiny]
     straight = deepthin_run([*args, f"hydra.run.dir={tmp_path / 'straight'}"], cache_dir, timeout=600)
@@ -94,8 +99,8 @@ def test_killed_run_resumes_and_matches_uninterrupted_run(cache_dir, tmp_path, d
     "override, message",
     [
         ("method=svd",
-         "unknown method 'svd'; allowed: deepthin, deepthin_aligned, dense, handtuned, hashednet, lowrank, "
-         "pruning"),
+         "unknown method 'svd'; allowed: deepthin, deepthin_aligned, dense, handtuned, handtuned_depth, "
+         "hashednet, lowrank, pruning"),
         ("model=resnet", "unknown model 'resnet'; allowed: deepspeech, tfkaldi"),
         ("data=timit", "unknown data 'timit'; allowed:"),
         ("preset=huge", "unknown preset 'huge'; allowed: cpu, paper, tiny"),
@@ -141,6 +146,7 @@ def test_data_without_root_is_one_line_exit_2_and_leaves_no_config(data, variabl
     assert not (tmp_path / "checkpoint").exists()
 
 
+@pytest.mark.slow
 def test_corrected_command_runs_where_a_run_stopped_on_bad_input(tmp_path, deepthin_run, fsdd_sample):
     run_dir = tmp_path / "run"
     args = ["data=fsdd", "preset=tiny", "eval.latency_repeats=2", "eval.beam_width=4",

@@ -39,6 +39,7 @@ def test_bad_input_is_one_line_and_exit_status_2(argv, message, monkeypatch, cap
     assert len(err) == 1 and err[0].startswith("deepthin-sensitivity: error: ") and message in err[0], err
 
 
+@pytest.mark.slow
 def test_fitted_run_with_an_allocated_budget_records_its_start(
         dense_run, deepthin_run, cache_dir, tiny, tmp_path, snapshot):
     table = sensitivity([f"from_run={dense_run}", "method=lowrank", "ratios=[0.1,0.3,0.6]",

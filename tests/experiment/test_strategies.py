@@ -8,7 +8,7 @@ from deepthin.conf_dir import CONF_DIR
 from deepthin.experiment.handtuned import compressed_budget
 from deepthin.experiment.method_confs import per_matrix_methods
 from deepthin.experiment.strategies import HandTuned, PerMatrix, Uncompressed
-from deepthin.size import model_stored_params
+from deepthin.size import compressed_layers, model_stored_bytes, model_stored_params
 from recipes.presets import model_builder, model_config
 
 
@@ -21,21 +21,26 @@ def test_every_method_stores_within_two_percent_of_target(recipe, ratio):
     base = builder()
     strategies = [PerMatrix("deepthin"), PerMatrix("deepthin-aligned", method="deepthin", policy="aligned"),
                   PerMatrix("lowrank"),
-                  PerMatrix("hashednet")]
+                  PerMatrix("hashednet"), PerMatrix("pruning"), PerMatrix("pruning", index_layout="flat32")]
     for strategy in strategies:
-        model, target = strategy.build(builder, ratio, layers, total_steps=100)
+        model, target, _ = strategy.build(builder, ratio, layers, total_steps=100)
+        for layer in compressed_layers(model):  # as a finished run leaves them (pruning: its final mask)
+            for matrix in layer.matrices.values():
+                matrix.apply_final_state()
         assert target == compressed_budget(base, ratio, layers), strategy.name
-        assert model_stored_params(model) == pytest.approx(target, rel=0.02), strategy.name
-    model, target = HandTuned().build(builder, ratio, layers, 100)
+        # the budget is bytes: the target's weights as float32, each method's indices included
+        assert model_stored_bytes(model) == pytest.approx(4 * target, rel=0.02), strategy.name
+    model, target, _ = HandTuned().build(builder, ratio, layers, 100)
     assert target == compressed_budget(base, ratio, layers)
+    assert model_stored_bytes(model) == 4 * model_stored_params(model)  # all float32: its budget is unchanged
     miss = abs(model_stored_params(model) - target)
     width = model.get_layer("logits").kernel.shape[0]
     # within 2%, or (a tiny model at 1%) the integer width nearest to the target
     assert miss <= 0.02 * target or all(
         abs(builder(width=w).count_params() - target) >= miss for w in (width - 1, width + 1)
     )
-    model, target = Uncompressed().build(builder, ratio, layers, 100)
-    assert model_stored_params(model) == target == base.count_params()
+    model, target, dense = Uncompressed().build(builder, ratio, layers, 100)
+    assert model_stored_params(model) == target == dense == base.count_params()
 
 
 def test_handtuned_trains_a_narrower_network_from_scratch_only():
@@ -61,13 +66,15 @@ def pruning(**options) -> PerMatrix:
 
 def test_pruning_schedule_spans_the_configured_fraction_of_training():
     options = pruning(begin_fraction=0.1, end_fraction=0.6, updates=10).method_options(total_steps=1000)
-    assert options == {"begin_step": 100, "end_step": 600, "frequency": 50}
+    assert options == {"begin_step": 100, "end_step": 600, "frequency": 50, "index_layout": "relative16"}
     details = pruning(begin_fraction=0.1, end_fraction=0.6, updates=10).details(total_steps=1000)
     assert details == {**options, "step_convention": "tfmot"}
-    assert list(details) == ["begin_step", "end_step", "frequency", "step_convention"]  # as recorded
+    assert list(details) == ["begin_step", "end_step", "frequency", "index_layout", "step_convention"]
     # the committed CPU grids: 47 batches x 6 epochs, 39 x 15 (runs of 282 and 585 steps)
-    assert pruning().method_options(282) == {"begin_step": 0, "end_step": 189, "frequency": 9}
-    assert pruning().method_options(585) == {"begin_step": 0, "end_step": 400, "frequency": 20}
+    assert pruning().method_options(282) == {"begin_step": 0, "end_step": 189, "frequency": 9,
+                                             "index_layout": "relative16"}
+    assert pruning(index_layout="flat32").method_options(585) == {"begin_step": 0, "end_step": 400,
+                                                                  "frequency": 20, "index_layout": "flat32"}
 
 
 def test_pruning_records_fit_mode_only_when_not_oneshot():
@@ -75,8 +82,8 @@ def test_pruning_records_fit_mode_only_when_not_oneshot():
     assert "fit_mode" not in pruning(fit_mode="oneshot").details(282)
     gradual = pruning(fit_mode="gradual")
     assert gradual.method_options(282) == {"begin_step": 0, "end_step": 189, "frequency": 9,
-                                           "fit_mode": "gradual"}
-    assert list(gradual.details(282)) == ["begin_step", "end_step", "frequency", "fit_mode",
+                                           "index_layout": "relative16", "fit_mode": "gradual"}
+    assert list(gradual.details(282)) == ["begin_step", "end_step", "frequency", "index_layout", "fit_mode",
                                           "step_convention"]
 
 

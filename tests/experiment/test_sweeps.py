@@ -7,12 +7,13 @@ import pandas as pd
 import pytest
 from hydra import compose, initialize_config_dir
 from hydra.core.hydra_config import HydraConfig
-from hydra.utils import get_class
+from hydra.utils import get_class, instantiate
 from omegaconf import OmegaConf
 
 import deepthin.experiment.run  # noqa: F401  (registers the resolvers the run directory uses)
 from deepthin.conf_dir import CONF_DIR as CONF
 from deepthin.conf_dir import schedule_suffix
+from deepthin.experiment.method_confs import per_matrix_methods
 from deepthin.report.collect import setting_label
 from deepthin.report.recipe_check import SETTINGS as RECIPE_CHECK
 
@@ -141,6 +142,7 @@ def dense_sweep(sweep_dir: Path, tiny: list[str], *extra: str) -> list[str]:
             f"hydra.sweep.dir={sweep_dir}", *extra]
 
 
+@pytest.mark.slow
 def test_rerunning_a_sweep_reruns_only_incomplete_runs(deepthin_run, tiny, cache_dir, tmp_path):
     args = dense_sweep(tmp_path, tiny)
     first = deepthin_run(args, cache_dir, timeout=600)
@@ -162,6 +164,7 @@ def test_rerunning_a_sweep_reruns_only_incomplete_runs(deepthin_run, tiny, cache
     assert f"{killed} is complete; skipping" not in log
 
 
+@pytest.mark.slow
 def test_submitit_local_launcher_runs_a_sweep(deepthin_run, tiny, cache_dir, tmp_path):
     args = dense_sweep(tmp_path, tiny, "hydra/launcher=submitit_local", "hydra.launcher.timeout_min=8",
                        "seed=0")
@@ -183,3 +186,31 @@ def test_paper_cpu_grid_is_the_paper_size_on_fsdd_with_the_factored_methods():
         "deepthin-aligned", "deepthin", "aligned")
     dense = load(["+experiment=[paper_cpu,dense]"])
     assert values(dense, "method") == ["dense"] and dense.hydra.runtime.choices.preset == "paper"
+
+
+@pytest.mark.parametrize("setting, schedule", [("limit_tfkaldi_fsdd", "-12epochs"),
+                                               ("limit_tfkaldi_synth", "")])
+def test_the_limit_study_runs_under_results_limit_from_its_own_dense_run(setting, schedule, as_job):
+    """conf/experiment/limit_*.yaml (issue 27, point 6): each part's runs land under results/limit/, at the
+    grid's schedule, and `make limit-*` fits to the dense run its first sweep writes."""
+    where = f"results/limit/{setting.rsplit('_', 1)[1]}/tfkaldi-cpu"
+    dense = load([f"+experiment=[{setting},dense]", "method=dense", "ratio=1.0", "seed=0"])
+    assert values(dense, "method") == ["dense"] and values(dense, "seed") == ["0"]
+    as_job(dense)
+    assert dense.hydra.run.dir == f"{where}{schedule}/dense/ratio=1.0/seed=0"
+    assert f"$(call limit,{setting},{dense.hydra.run.dir})" in (ROOT / "Makefile").read_text()
+    fit = load([f"+experiment=[{setting},_limit_fit]", f"from_run='{dense.hydra.run.dir}'", "method=pruning"])
+    assert set(values(fit, "method")) == set(per_matrix_methods())
+    assert {float(r) for r in values(fit, "ratio")} == PAPER_RATIOS and values(fit, "seed") == ["0"]
+    assert (fit.init, fit.trainer.epochs, fit.study) == ("fit", 0, "limit")
+    as_job(fit)
+    assert fit.hydra.run.dir == f"{where}-0epochs/pruning+fit/ratio=0.01/seed=0"
+    depth = load([f"+experiment=[{setting},_limit_depth]", "method=handtuned_depth",
+                  "method.hidden_layers=2"])
+    assert values(depth, "method") == ["handtuned_depth"]
+    assert values(depth, "method.hidden_layers") == ["1", "2", "3", "4"]
+    assert {float(r) for r in values(depth, "ratio")} == PAPER_RATIOS
+    assert depth.trainer.epochs == load([f"+experiment=cpu_{setting.split('_', 1)[1]}"]).trainer.epochs
+    as_job(depth)
+    assert depth.hydra.run.dir == f"{where}{schedule}/handtuned-d2/ratio=0.01/seed=0"
+    assert instantiate(depth.method).name == "handtuned-d2"

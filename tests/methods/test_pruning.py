@@ -1,9 +1,13 @@
+import zipfile
+
+import h5py
 import keras
 import numpy as np
 import pytest
 
 from deepthin.layers import CompressedDense
 from deepthin.methods.pruning import PruningMethod, polynomial_sparsity
+from deepthin.methods.pruning_index import entry_bytes
 from deepthin.methods.registry import make_method
 
 
@@ -20,10 +24,11 @@ def _train(model, steps):
     model.fit(x, y, batch_size=8, epochs=1, verbose=0, shuffle=False)
 
 
-def test_reaches_target_at_end_step_and_pruned_stay_zero():
+@pytest.mark.parametrize("layout", ["relative16", "flat32"])
+def test_reaches_target_at_end_step_and_pruned_stay_zero(layout):
     layer = CompressedDense(
         32, method="pruning", ratio=0.1, seed=0,
-        method_options={"begin_step": 2, "end_step": 13, "frequency": 4},
+        method_options={"begin_step": 2, "end_step": 13, "frequency": 4, "index_layout": layout},
     )
     model = keras.Sequential([keras.Input((16,)), layer])
     model.compile(optimizer=keras.optimizers.Adam(0.05), loss="mse")
@@ -36,12 +41,15 @@ def test_reaches_target_at_end_step_and_pruned_stay_zero():
     assert int(matrix.step.numpy()) == 13
     assert matrix.ratio_note(0.02) == ""
     kernel = matrix.kernel().numpy()
-    assert np.count_nonzero(kernel) == matrix.stored_params() == round(0.1 * 16 * 32)
+    # the byte budget 0.1 * 16 * 32 * 4 buys this many values with their indices
+    kept = round(0.1 * 16 * 32 * 4 / entry_bytes(layout))
+    assert np.count_nonzero(kernel) == matrix.stored_params() == kept
+    assert matrix.stored_bytes() == kept * entry_bytes(layout)
+    assert abs(matrix.stored_bytes() / (0.1 * 16 * 32 * 4) - 1) <= 0.02
     pruned = kernel == 0
     _train(model, 20)  # after end_step the mask is frozen
     assert np.all(matrix.kernel().numpy()[pruned] == 0)
-    assert matrix.stored_params() == round(0.1 * 16 * 32)
-    assert matrix.stored_params_with_index() == 2 * matrix.stored_params() + 16 + 1
+    assert matrix.stored_params() == kept
 
 
 def test_intermediate_sparsity_follows_schedule():
@@ -50,7 +58,8 @@ def test_intermediate_sparsity_follows_schedule():
     model = keras.Sequential([keras.Input((16,)), layer])
     model.compile(optimizer="adam", loss="mse")
     _train(model, 6)  # steps 1..6, last update at step 5
-    expected = 1 - float(polynomial_sparsity(5, 0, 10, 0.8))
+    final = 1 - 0.2 * 4 / 6  # the survivors 0.2 of the dense bytes pays for with relative16 indices
+    expected = 1 - float(polynomial_sparsity(5, 0, 10, final))
     assert layer.kernel_matrix.stored_params() == round(expected * 512)
 
 
@@ -75,7 +84,9 @@ def _zeros_after_each_batch(batches=120, **options):
     (6 decimals), the zero fraction after every batch (index 0: before training) and the model.
     """
     rng = np.random.default_rng(0)
-    layer = CompressedDense(32, method="pruning", ratio=0.1, use_bias=False, seed=0, method_options=options)
+    # index_layout "none": the ratio counts values only, so its final sparsity is TFMOT's 1 - ratio
+    layer = CompressedDense(32, method="pruning", ratio=0.1, use_bias=False, seed=0,
+                            method_options={"index_layout": "none", **options})
     model = keras.Sequential([keras.Input((64,)), layer])
     model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
     matrix = layer.kernel_matrix
@@ -175,10 +186,102 @@ def test_final_state_is_the_finished_schedule_and_other_methods_keep_theirs():
     matrix = make_method("pruning", (16, 32), 0.1)
     matrix.build(holder, "kernel", seed=0)
     matrix.apply_final_state()
-    assert matrix.stored_params() == round(0.1 * 16 * 32) and matrix.step.numpy() == 0
+    assert matrix.stored_params() == round(0.1 * 16 * 32 * 4 / 6) and matrix.step.numpy() == 0
     lowrank = make_method("lowrank", (16, 32), 0.1)
     lowrank.build(holder, "other", seed=0)
     before = [v.numpy() for v in lowrank.variables]
     lowrank.apply_final_state()
     for value, variable in zip(before, lowrank.variables, strict=True):
         np.testing.assert_array_equal(value, variable.numpy())
+
+
+# ---------------------------------------------------------------- the byte budget (issue 27)
+@pytest.mark.parametrize("layout", ["relative16", "flat32"])
+@pytest.mark.parametrize("shape, ratio", [((440, 2048), 0.005), ((512, 512), 0.02), ((1240, 512), 0.2)])
+def test_pruned_values_and_indices_fill_the_byte_budget(layout, shape, ratio):
+    matrix = make_method("pruning", shape, ratio, index_layout=layout)
+    matrix.build(keras.layers.Layer(), "kernel", seed=0)
+    matrix.apply_final_state()  # a real mask, whose relative16 gaps are counted, fillers and all
+    budget = ratio * shape[0] * shape[1] * 4
+    assert abs(matrix.stored_bytes() / budget - 1) <= 0.02
+    assert matrix.achieved_ratio == matrix.stored_bytes() / (4 * shape[0] * shape[1])
+    kept = np.flatnonzero(matrix.mask.numpy())
+    gaps = np.diff(kept, prepend=-1)
+    fillers = int(((gaps - 1) // 65535).sum())
+    assert matrix.stored_bytes("relative16") == (len(kept) + fillers) * 6
+    assert matrix.stored_bytes("flat32") == len(kept) * 8
+    assert matrix.stored_bytes("none") == len(kept) * 4 == matrix.stored_params() * 4
+
+
+def test_values_only_keeps_the_ratio_of_weights():
+    """``none``: the count of the runs before budgets were bytes, TFMOT's meaning of a sparsity."""
+    matrix = make_method("pruning", (512, 512), 0.02, index_layout="none")
+    assert matrix.final_sparsity == pytest.approx(0.98) and matrix.planned_params == round(0.02 * 512 * 512)
+
+
+def _spread_mask(matrix, count):
+    """Put ``count`` survivors evenly over ``matrix``: far apart, so relative16 needs fillers."""
+    flat = np.zeros(matrix.original_params, dtype="float32")
+    positions = np.linspace(0, matrix.original_params - 1, count).astype(int)
+    flat[positions] = 1.0
+    matrix.mask.assign(flat.reshape(matrix.shape))
+    matrix.w.assign(np.full(matrix.shape, 0.5, dtype="float32"))
+    return positions
+
+
+def test_filler_entries_of_a_big_sparse_matrix_count_and_are_named():
+    matrix = make_method("pruning", (1024, 1024), 1e-5, end_step=1)
+    matrix.build(keras.layers.Layer(), "kernel", seed=0)
+    positions = _spread_mask(matrix, matrix.planned_params)  # 7 survivors, gaps of about 175000
+    fillers = int(((np.diff(positions, prepend=-1) - 1) // 65535).sum())
+    assert fillers > 0
+    matrix.step.assign(1)  # the schedule is over
+    assert matrix.stored_bytes() == (matrix.planned_params + fillers) * 6
+    assert matrix.ratio_note(0.02) == f"{fillers} relative16 filler entries (gaps over 65535 positions)"
+
+
+def test_a_saved_model_holds_the_counted_bytes_and_loads_back(tmp_path):
+    """The .keras file stores survivors in the layout counted: uint16 gaps, float32 values, fillers."""
+    layer = CompressedDense(1024, method="pruning", ratio=1e-5, use_bias=False, seed=0)
+    model = keras.Sequential([keras.Input((1024,)), layer])
+    matrix = layer.kernel_matrix
+    _spread_mask(matrix, 7)
+    model.save(tmp_path / "m.keras")
+    with zipfile.ZipFile(tmp_path / "m.keras") as archive:
+        archive.extract("model.weights.h5", tmp_path)
+    arrays = {}
+    with h5py.File(tmp_path / "model.weights.h5") as weights:
+        weights.visititems(lambda name, item: arrays.update({name.rsplit("/", 1)[-1]: item[()]})
+                           if isinstance(item, h5py.Dataset) else None)
+    assert arrays["kernel.gaps"].dtype == np.uint16 and arrays["kernel.values"].dtype == np.float32
+    assert arrays["kernel.gaps"].nbytes + arrays["kernel.values"].nbytes == matrix.stored_bytes()
+    loaded = keras.models.load_model(tmp_path / "m.keras").layers[0].kernel_matrix
+    np.testing.assert_array_equal(loaded.mask.numpy(), matrix.mask.numpy())
+    np.testing.assert_array_equal(loaded.kernel().numpy(), matrix.kernel().numpy())
+
+
+def test_a_mask_pruned_to_the_old_budget_is_flagged():
+    """A model saved before budgets were bytes keeps the ratio's weights: too many for relative16."""
+    matrix = PruningMethod((8, 8), 0.25, end_step=1)
+    matrix.build(keras.layers.Layer(), "kernel", seed=0)
+    kept = np.arange(0, 64, 4, dtype=np.int32)  # 16 = 0.25 * 64 weights, flat int32 indices
+    old = {"kernel.values": np.ones(16, dtype="float32"), "kernel.indices": kept, "kernel.pruning_step": 1}
+    matrix.load_variables(old, "kernel")
+    assert matrix.stored_params() == 16 and matrix.stored_bytes() == 16 * 6
+    assert matrix.ratio_note(0.02) == "keeps 16 weights, index_layout=relative16 pays for 11"
+
+
+def test_an_unknown_index_layout_is_rejected():
+    allowed = "allowed: relative16, flat32, none"
+    with pytest.raises(ValueError, match=f"unknown pruning index_layout 'csr'; {allowed}"):
+        PruningMethod((8, 8), 0.5, index_layout="csr")
+
+
+def test_ratio_one_keeps_every_weight_at_the_dense_bytes():
+    """The dense budget pays for every value stored dense, with no index: nothing is pruned."""
+    matrix = make_method("pruning", (32, 48), 1.0)
+    assert matrix.final_sparsity == 0.0 and matrix.stored_bytes() == 4 * 32 * 48
+    matrix.build(keras.layers.Layer(), "kernel", seed=0)
+    matrix.apply_final_state()
+    assert matrix.stored_params() == 32 * 48 and matrix.stored_bytes("flat32") == 4 * 32 * 48
+    assert matrix.achieved_ratio == 1.0

@@ -14,16 +14,17 @@ BASE_WER = {"dense": 0.10, "deepthin": 0.20, "lowrank": 0.40, "pruning": 0.30, "
 
 
 def write_run(root: Path, method: str, ratio: float, seed: int, wer: float, *, data: str = "fsdd",
-              model: str = "tfkaldi", trained: bool = True, complete: bool = True, epochs: int = 8) -> Path:
+              model: str = "tfkaldi", trained: bool = True, complete: bool = True, epochs: int = 8,
+              size: dict | None = None) -> Path:
     """One run's results.json as deepthin-run writes it (the fields the report reads), of the cpu
-    preset (8 epochs) trained for ``epochs``."""
+    preset (8 epochs) trained for ``epochs``; ``size``: more fields of its ``size`` block."""
     metrics = {"wer_lexicon": wer, "cer_lexicon": wer / 2, "wer_greedy": wer * 1.5, "cer_greedy": wer / 3,
-               "test_loss": 10 * wer, "blank_fraction": 0.0 if trained else 1.0,
+               "test_loss": 10 * wer, "dev_loss": 10 * wer, "blank_fraction": 0.0 if trained else 1.0,
                "latency_per_audio_second": 0.001 * (ratio if method != "dense" else 1.0) + 1e-4,
                "train_seconds": 100.0, "eval_seconds": 5.0}
     results = {"data": data, "model": model, "preset": "cpu", "method": method, "ratio": ratio, "seed": seed,
-               "metrics": metrics,
-               "size": {"stored_params": int(1e6 * ratio), "model_file_bytes": int(4e6 * ratio)},
+               "metrics": metrics, "size": {"stored_params": int(1e6 * ratio),
+                                            "model_file_bytes": int(4e6 * ratio), **(size or {})},
                "config": {"trainer": {"epochs": epochs}, "preset": {"epochs": 8}}, "trained": trained,
                "git_commit": "abc123",
                "overrides": [f"method={method}", f"ratio={ratio}", f"seed={seed}",

@@ -5,6 +5,9 @@ import json
 import pandas as pd
 
 from deepthin.report.cli import build
+from deepthin.report.collect import collect
+from deepthin.report.robust import OUTLIER, flag_outliers
+from deepthin.report.tables import flagged_section
 
 from .conftest import RATIOS, SEEDS, write_run
 
@@ -114,3 +117,46 @@ def test_another_schedule_is_its_own_setting_never_averaged_in(grid):
     eight = after[after["schedule"].isna()].reset_index(drop=True)
     pd.testing.assert_frame_equal(eight, before, check_dtype=False)  # the 8-epoch comparisons: unchanged
     assert set(after["schedule"].dropna()) == {"-12epochs"}
+
+
+def test_a_stuck_run_is_flagged_listed_and_every_mean_shown_without_it(grid):
+    write_run(grid, "deepthin", 0.01, 2, 0.9)                        # seed 2 stuck on the plateau
+    text = report_of(grid)
+    flagged = text[text.index("## Flagged runs"):text.index("## Commands")]
+    assert "1 run(s) flagged:" in flagged and "`fsdd/tfkaldi-cpu/deepthin/ratio=0.01/seed=2`" in flagged
+    assert "| 0.9 | 0.2, 0.21 |" in flagged                           # its WER beside its other seeds'
+    pruning = next(line for line in text.splitlines() if line.startswith("| tfkaldi-cpu on fsdd |")
+                   and "| magnitude pruning |" in line)
+    assert "(1 of 18 pairs out)" in pruning
+    assert "| deepthin | 0.01 | 3 | 0.4367 |" in text and text.count("| 1 | 0.205 |") == 1  # results table
+    runs = pd.read_csv(grid / "runs.csv")
+    assert runs["dev_loss_outlier"].sum() == 1
+    summary = pd.read_csv(grid / "relative_improvement.csv")
+    assert list(summary.columns[-4:]) == ["median_improvement", "geomean_improvement",
+                                          "relative_improvement_unflagged", "flagged_pairs"]
+    assert summary.set_index("baseline").at["pruning", "flagged_pairs"] == 1
+
+
+def test_no_flag_and_no_size_fields_are_said_plainly(built_grid):
+    text = (built_grid / "REPORT.md").read_text()
+    assert "No run is flagged." in text
+    assert "Stored bytes and model ratio: not recorded by these runs (columns left out)." in text
+    assert "| stored bytes |" not in text and "without flagged |" in text  # the headline keeps its column
+    assert (built_grid / "absolute_difference_by_ratio.csv").exists()
+
+
+def test_stored_bytes_and_model_ratio_are_shown_where_runs_record_them(grid):
+    for seed in SEEDS:
+        write_run(grid, "deepthin", 0.1, seed, 0.2, size={"stored_bytes": 4000 + seed, "model_ratio": 0.1})
+    text = report_of(grid)
+    assert "| stored bytes | model ratio |" in text
+    assert "| 4001 | 0.1 |" in text                                    # seed means
+    assert "Stored bytes and model ratio: empty where the runs predate them." in text
+
+
+def test_runs_without_a_dev_loss_are_said_to_be_unflaggable(grid):
+    table, _ = collect(grid)
+    table[OUTLIER] = flag_outliers(table)
+    assert "No run is flagged." in flagged_section(table)
+    assert "Dev loss not recorded by these runs: nothing could be flagged." in flagged_section(
+        table.drop(columns=["dev_loss", OUTLIER]))

@@ -57,6 +57,7 @@ def results_on_disk(root: Path) -> list[dict]:
     return [json.loads(p.read_text()) for p in sorted(root.rglob("results.json"))]
 
 
+@pytest.mark.slow
 def test_runs_csv_has_every_complete_run(report):
     runs = pd.read_csv(report / "runs.csv")
     on_disk = results_on_disk(report)
@@ -83,6 +84,7 @@ def improvement_over_lowrank(report: Path, metric: str) -> float:
     return sum((mean["lowrank", q] - mean["deepthin", q]) / mean["lowrank", q] for q in (0.05, 0.2)) / 2
 
 
+@pytest.mark.slow
 def test_relative_improvement_matches_the_results_files(report):
     table = pd.read_csv(report / "relative_improvement.csv")
     assert table["baseline"].tolist() == ["lowrank"]
@@ -95,6 +97,7 @@ def test_relative_improvement_matches_the_results_files(report):
     assert "| rank factorization |" in markdown and f"{expected:+.1%}" in markdown and "+60%" in markdown
 
 
+@pytest.mark.slow
 def test_cer_table_compares_the_same_runs_on_cer(report):
     table = pd.read_csv(report / "relative_improvement_cer.csv")
     expected = improvement_over_lowrank(report, "cer_greedy")
@@ -131,6 +134,7 @@ def test_pruning_runs_from_before_tfmots_step_convention_are_named():
     assert old_pruning_note(table.drop(columns="step_convention")) is None
 
 
+@pytest.mark.slow
 def test_report_states_paper_numbers_commands_machine_and_date(report):
     text = (report / "REPORT.md").read_text()
     assert datetime.now(timezone.utc).strftime("%Y-%m-%d") in text
@@ -158,6 +162,7 @@ def test_console_command_on_an_empty_tree_fails_in_one_line(tmp_path):
     assert last == f"deepthin-report: error: no complete results.json under {tmp_path}"
 
 
+@pytest.mark.slow
 def test_results_table_gives_seed_means_with_dense_first(report):
     runs = pd.read_csv(report / "runs.csv")
     table = results_table(runs)
@@ -171,6 +176,7 @@ def test_results_table_gives_seed_means_with_dense_first(report):
     assert "## Results per setting (means over seeds)" in (report / "REPORT.md").read_text()
 
 
+@pytest.mark.slow
 def test_report_builds_before_any_dense_run_finished(tiny_sweep, tmp_path):
     root = tmp_path / "results"
     shutil.copytree(tiny_sweep, root)
