@@ -59,15 +59,6 @@ def transcribe(capsys, *args) -> list[list[str]]:
     return [line.split("\t") for line in capsys.readouterr().out.splitlines()]
 
 
-def refused(capsys, *args) -> str:
-    """The one stderr line of ``deepthin-transcribe ARGS`` refusing its input (exit status 2)."""
-    with pytest.raises(SystemExit) as exit_:
-        main([str(a) for a in args])
-    err = capsys.readouterr().err
-    assert exit_.value.code == 2 and len(err.strip().splitlines()) == 1, err
-    return err
-
-
 def kaldi_dir(root: Path) -> Path:
     """A Kaldi data directory of real recordings: wav.scp (absolute paths), text, utt2spk."""
     root.mkdir(parents=True)
@@ -150,7 +141,7 @@ def test_librispeech_subset_of_flac_files(run_dir, tmp_path, capsys, cache):
     ("empty_lexicon", "has no words"),
     ("out_folder", "its folder does not exist"),
 ])
-def test_bad_audio_or_options_end_in_one_line(run_dir, tmp_path, capsys, case, expected):
+def test_bad_audio_or_options_end_in_one_line(refused, run_dir, tmp_path, capsys, case, expected):
     audio = SAMPLE / "0_george_0.wav"
     extra = []
     if case == "unreadable":
@@ -168,28 +159,28 @@ def test_bad_audio_or_options_end_in_one_line(run_dir, tmp_path, capsys, case, e
         extra = ["--lexicon", tmp_path / "none.txt"]
     else:
         extra = ["--out", tmp_path / "absent" / "out.json"]
-    assert expected in refused(capsys, run_dir, audio, *extra)
+    assert expected in refused(main, run_dir, audio, *extra)
 
 
 @pytest.mark.parametrize("kind", ["keras", "tflite"])
-def test_model_without_its_run_is_refused(run_dir, tflite, tmp_path, capsys, kind):
+def test_model_without_its_run_is_refused(refused, run_dir, tflite, tmp_path, capsys, kind):
     """A model file alone lacks the features it was trained on: the error says what is missing."""
     lone = tmp_path / f"model.{kind}"
     shutil.copy(run_dir / "model.keras" if kind == "keras" else tflite, lone)
-    err = refused(capsys, lone, SAMPLE / "0_george_0.wav")
+    err = refused(main, lone, SAMPLE / "0_george_0.wav")
     assert "feature config of its run is missing" in err and "--run RUN_DIR" in err
     # ... and --run names the run that records them
     assert transcribe(capsys, lone, SAMPLE / "0_george_0.wav", "--run", run_dir)[0][1]
 
 
-def test_not_a_model_or_other_features_are_refused(run_dir, tmp_path, capsys):
+def test_not_a_model_or_other_features_are_refused(refused, run_dir, tmp_path, capsys):
     (tmp_path / "junk.tflite").write_bytes(b"\0" * 64)
-    err = refused(capsys, tmp_path / "junk.tflite", SAMPLE / "0_george_0.wav")
+    err = refused(main, tmp_path / "junk.tflite", SAMPLE / "0_george_0.wav")
     assert "not a model of deepthin-export" in err
     other = tmp_path / "mfcc"
     other.mkdir()
     results = json.loads((run_dir / "results.json").read_text())
     results["config"]["model"]["features"] = {"kind": "mfcc", "num_features": 13}
     (other / "results.json").write_text(json.dumps(results))
-    err = refused(capsys, run_dir / "model.keras", SAMPLE / "0_george_0.wav", "--run", other)
+    err = refused(main, run_dir / "model.keras", SAMPLE / "0_george_0.wav", "--run", other)
     assert "reads 40 features" in err and "records 13" in err

@@ -39,15 +39,6 @@ def evaluate(capsys, *args) -> str:
     return capsys.readouterr().out
 
 
-def refused(capsys, *args) -> str:
-    """The one stderr line of ``deepthin-eval ARGS`` refusing its input (exit status 2)."""
-    with pytest.raises(SystemExit) as exit_:
-        main([str(a) for a in args])
-    err = capsys.readouterr().err
-    assert exit_.value.code == 2 and len(err.strip().splitlines()) == 1, err
-    return err
-
-
 def test_run_evaluated_on_another_data_set(run_dir, fsdd_sample, capsys):
     before = run_files(run_dir)
     out = evaluate(capsys, run_dir, "data=fsdd", f"data.root={fsdd_sample}")
@@ -83,11 +74,11 @@ def test_dev_split_and_name_pick_the_folder(run_dir, fsdd_sample, capsys):
     assert narrow["config"]["eval"]["beam_width"] == 2 and narrow["overrides"][-1] == "eval.beam_width=2"
 
 
-def test_folder_of_another_evaluation_is_refused(run_dir, fsdd_sample, capsys):
+def test_folder_of_another_evaluation_is_refused(refused, run_dir, fsdd_sample, capsys):
     fsdd = ["data=fsdd", f"data.root={fsdd_sample}"]
     evaluate(capsys, run_dir, *fsdd, "--name", "taken")
     written = (run_dir / "eval" / "taken" / "results.json").read_bytes()
-    err = refused(capsys, run_dir, *fsdd, "data.seed=1", "--name", "taken")
+    err = refused(main, run_dir, *fsdd, "data.seed=1", "--name", "taken")
     assert "another config (differs in: data.seed)" in err and "--name" in err
     assert (run_dir / "eval" / "taken" / "results.json").read_bytes() == written
 
@@ -102,11 +93,11 @@ def test_folder_of_another_evaluation_is_refused(run_dir, fsdd_sample, capsys):
     (["eval.split=train"], "unknown eval.split 'train'"),
     (["eval.nope=1"], "Could not override 'eval.nope'"),
 ])
-def test_bad_overrides_end_in_one_line(run_dir, capsys, overrides, expected):
+def test_bad_overrides_end_in_one_line(refused, run_dir, capsys, overrides, expected):
     before = run_files(run_dir)
-    assert expected in refused(capsys, run_dir, *overrides)
+    assert expected in refused(main, run_dir, *overrides)
     assert run_files(run_dir) == before
 
 
-def test_not_a_finished_run_is_refused(tmp_path, capsys):
-    assert "no finished run" in refused(capsys, tmp_path, "data=fsdd")
+def test_not_a_finished_run_is_refused(refused, tmp_path, capsys):
+    assert "no finished run" in refused(main, tmp_path, "data=fsdd")
