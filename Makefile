@@ -48,8 +48,8 @@ $(PY): | system-deps
 		$(PY) -m pip install -q --upgrade pip)
 
 $(VENV)/.installed: pyproject.toml | $(PY)
-	if [ "$(PY313)" = 1 ]; then PYTHON=$(PY) scripts/build_flashlight_text.sh; fi
-	$(if $(UV),uv pip install -q --python $(PY),$(PY) -m pip install -q) -e '.[dev]'
+	$(if $(filter 1,$(PY313)),PYTHON=$(PY) scripts/build_flashlight_text.sh)
+	$(if $(UV),uv pip install -q --python $(PY),$(PY) -m pip install -qq) -e '.[dev]'
 	touch $@
 
 install: system-deps $(VENV)/.installed

@@ -28,7 +28,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from deepthin.validation import check_choice, check_matrix_shape, check_ratio
 
@@ -76,6 +76,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--train", action="store_true",
                         help="time whole training steps instead (bench_train.csv, bench_train.png)")
     parser.add_argument("--train-batch", type=int, default=16, help="utterances per --train step")
+    parser.add_argument("--valid-fraction", type=float, default=1.0,
+                        help="--train: share of each utterance's frames that are real, the rest padding")
+    parser.add_argument("--arch", default="",
+                        help="--train: recipe settings replaced, e.g. frame_packing=false")
     parser.add_argument("--quick", action="store_true",
                         help="tiny shapes and the tiny preset: a smoke test in seconds")
     parser.add_argument("--verbose", action="store_true", help="print every measurement")
@@ -88,6 +92,23 @@ def _numbers(text: str, kind: type, what: str) -> list:
         return [kind(v) for v in text.split(",") if v]
     except ValueError:
         raise ValueError(f"{what} {text!r} is not a comma-separated list of {kind.__name__}s") from None
+
+
+def _valid_fraction(value: float) -> float:
+    if not 0 < value <= 1:
+        raise ValueError(f"--valid-fraction {value:g} is out of range; allowed: 0 < fraction <= 1")
+    return value
+
+
+def _arch(text: str) -> dict[str, Any]:
+    """``key=value,...`` (values read as YAML: ``false``, ``3``, ``0.2``) as a dict."""
+    import yaml
+
+    pairs = [item.partition("=") for item in text.split(",") if item]
+    bad = [key for key, sep, _ in pairs if not sep or not key.isidentifier()]
+    if bad:
+        raise ValueError(f"--arch {text!r} is not a list of key=value; allowed: e.g. frame_packing=false")
+    return {key: yaml.safe_load(value) for key, _, value in pairs}
 
 
 def _recipes_and_presets(models: str, presets: str) -> tuple[list[str], list[str]]:
@@ -114,11 +135,14 @@ def _train_main(args: argparse.Namespace, out: Path, log: Callable[[str], None])
                                                 float, "--ratios")]
     if args.quick:
         presets, ratios, args.train_batch, args.frames, args.repeats = ["tiny"], [0.05], 4, 8, 3
-    frame = bench_train(recipes, presets, ratios, args.train_batch, args.frames, args.repeats, log=log)
+    valid, arch = _valid_fraction(args.valid_fraction), _arch(args.arch)
+    frame = bench_train(recipes, presets, ratios, args.train_batch, args.frames, args.repeats, log=log,
+                        valid=valid, arch=arch)
     frame = frame.assign(**thread_settings())
     frame.to_csv(out / "bench_train.csv", index=False)
     plot_train(frame, out / "bench_train.png")
-    shape = f"batch {args.train_batch} x {args.frames} frames, trainer step: CTC, Adam"
+    shape = (f"batch {args.train_batch} x {args.frames} frames, {valid:g} of them real, "
+             f"{args.arch or 'default architecture'}, trainer step: CTC, Adam")
     print(f"\nTrain step CPU time relative to dense ({shape}); dense's wall ms, CPU ms and MiB:")
     print(train_table(frame))
     print(f"\nTrain step wall time relative to dense ({shape}):")

@@ -35,18 +35,24 @@ MODEL_METHODS: tuple[tuple[str, str, dict[str, Any]], ...] = method_variants()
 
 
 def variants(
-    name: str, preset: str, ratios: Sequence[float], finished: bool = False
+    name: str, preset: str, ratios: Sequence[float], finished: bool = False,
+    arch: dict[str, Any] | None = None,
 ) -> Iterator[tuple[str, float, keras.Model]]:
     """``("dense", 1.0, model)``, then each of :data:`MODEL_METHODS` at each ratio: ``(label, ratio, model)``.
 
     Built one at a time: at the paper preset a model with its inference caches holds
     gigabytes (a hashed index), and a list of them all would hold them all at once.
     ``finished``: each matrix gets the state a finished training run leaves (a pruned kernel: its
-    final mask), for inference.
+    final mask), for inference. ``arch`` replaces settings of the recipe's architecture (its
+    ``conf/model/<name>/<preset>.yaml``), e.g. ``{"frame_packing": False}``.
     """
     from recipes.presets import build, model_config
 
-    base, layers = build(name, preset), model_config(name).compressed_layers
+    try:
+        base = build(name, preset, **(arch or {}))
+    except TypeError as error:  # a setting the recipe's builder does not take
+        raise ValueError(f"architecture settings {arch} do not fit recipe {name}: {error}") from None
+    layers = model_config(name).compressed_layers
     yield "dense", 1.0, base
     for ratio in ratios:
         for label, method, options in MODEL_METHODS:
@@ -58,13 +64,17 @@ def variants(
             yield label, ratio, compressed
 
 
-def model_inputs(model: keras.Model, batch: int, frames: int) -> dict[str, Any]:
-    """Random features of ``frames`` frames (all valid) for ``batch`` utterances."""
+def model_inputs(model: keras.Model, batch: int, frames: int, valid: float = 1.0) -> dict[str, Any]:
+    """Random features of ``frames`` frames for ``batch`` utterances, the first ``valid`` of each real.
+
+    ``valid < 1`` pads every utterance as a padded batch of real speech does (FSDD's are about half
+    padding), where a model that skips padding (TFKaldi's frame packing) does less work.
+    """
     features = model.input["features"].shape[-1]
     rng = np.random.default_rng(0)
     return {
         "features": tf.constant(rng.normal(size=(batch, frames, features)).astype("float32")),
-        "feature_lengths": tf.constant(np.full((batch,), frames, dtype="int32")),
+        "feature_lengths": tf.constant(np.full((batch,), max(1, round(valid * frames)), dtype="int32")),
     }
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import keras
 import numpy as np
@@ -44,7 +45,7 @@ def allocated_bytes() -> tuple[int, int] | None:
     return info["current"], info["peak"]
 
 
-def train_step_cost(model: keras.Model, batch: int, frames: int, repeats: int
+def train_step_cost(model: keras.Model, batch: int, frames: int, repeats: int, valid: float = 1.0
                     ) -> tuple[float, float, float]:
     """Median wall and CPU seconds of the trainer's step on one batch, and the MiB training needs.
 
@@ -58,7 +59,7 @@ def train_step_cost(model: keras.Model, batch: int, frames: int, repeats: int
     model.compile(optimizer=trainer.optimizer(steps_per_epoch=1))
     train_step, _ = trainer.steps(model)
     labels = np.random.default_rng(1).integers(0, VOCAB.blank, size=(batch, max(1, frames // 10)))
-    x = {**model_inputs(model, batch, frames), "labels": tf.constant(labels, "int32"),
+    x = {**model_inputs(model, batch, frames, valid), "labels": tf.constant(labels, "int32"),
          "label_lengths": tf.constant(np.full((batch,), labels.shape[1], "int32"))}
     for _ in range(2):  # tracing and the optimizer's slots: not timed
         train_step(x).numpy()
@@ -74,19 +75,24 @@ def train_step_cost(model: keras.Model, batch: int, frames: int, repeats: int
 
 def bench_train(
     recipes: Sequence[str], presets: Sequence[str], ratios: Sequence[float], batch: int, frames: int,
-    repeats: int, log: Callable[[str], None] = print,
+    repeats: int, log: Callable[[str], None] = print, valid: float = 1.0, arch: dict[str, Any] | None = None,
 ) -> pd.DataFrame:
-    """One row per (recipe, preset, method, ratio): step time, its ratio to dense, peak memory."""
+    """One row per (recipe, preset, method, ratio): step time, its ratio to dense, peak memory.
+
+    ``valid``: the share of each utterance's frames that are real (the rest padding); ``arch``:
+    architecture settings replaced in every recipe (:func:`~deepthin.bench_models.variants`).
+    """
     rows = []
     for preset in presets:
         for name in recipes:
             dense: tuple[float, float] | None = None
-            for label, ratio, model in variants(name, preset, ratios):
-                wall, cpu, mib = train_step_cost(model, batch, frames, repeats)
+            for label, ratio, model in variants(name, preset, ratios, arch=arch):
+                wall, cpu, mib = train_step_cost(model, batch, frames, repeats, valid)
                 dense = dense or (wall, cpu)
                 rows.append({
                     "model": name, "preset": preset, "method": label, "ratio": ratio, "batch": batch,
-                    "frames": frames, "step_ms": wall * 1e3, "relative_to_dense": wall / dense[0],
+                    "frames": frames, "valid_fraction": valid, "arch": _arch_text(arch),
+                    "step_ms": wall * 1e3, "relative_to_dense": wall / dense[0],
                     "cpu_ms": cpu * 1e3, "cpu_relative_to_dense": cpu / dense[1],
                     "peak_mib": mib, "params": model.count_params(),
                 })
@@ -94,6 +100,11 @@ def bench_train(
                     f"dense), {cpu * 1e3:.1f} ms CPU ({cpu / dense[1]:.2f}x), {mib:.0f} MiB")
                 del model
     return pd.DataFrame(rows)
+
+
+def _arch_text(arch: dict[str, Any] | None) -> str:
+    """``key=value`` pairs as ``--arch`` takes them, or ``default``."""
+    return ",".join(f"{k}={v}" for k, v in (arch or {}).items()) or "default"
 
 
 def train_table(frame: pd.DataFrame, value: str = "cpu_relative_to_dense") -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import keras
+import tensorflow as tf
 from keras import ops
 
 
@@ -146,6 +147,51 @@ class LengthMask(keras.layers.Layer):
 
     def compute_output_shape(self, frames_shape: tuple, lengths_shape: tuple) -> tuple:
         return tuple(frames_shape[:2])
+
+
+def _valid_rows(valid: Any) -> Any:
+    """Row numbers of the valid frames in the ``[B * T]`` flattening of a ``[B, T]`` mask, in order.
+
+    ``tf.where`` rather than ``keras.ops.nonzero``: the latter unstacks int64
+    indices, an op LiteRT's converter cannot lower (``deepthin-export``).
+    """
+    return tf.reshape(tf.where(tf.reshape(tf.cast(valid, "bool"), (-1,))), (-1,))
+
+
+@keras.saving.register_keras_serializable(package="recipes")
+class PackFrames(keras.layers.Layer):
+    """``[B, T, D]`` padded frames -> ``[N, D]``, the ``N`` valid ones (issue 29's frame packing).
+
+    Why: a frame-level network (TFKaldi's MLP) treats frames independently, so
+    running it on the valid frames only gives the same outputs for them while
+    spending no work on padding (about half of an FSDD batch), and batch norm
+    over the packed matrix is Keras' plain one: the statistics a masked batch
+    norm computes, without its per-element weighting, the larger part of a
+    compressed model's step (``recipes/tfkaldi/README.md``).
+    """
+
+    def call(self, frames: Any, valid: Any) -> Any:
+        return ops.take(ops.reshape(frames, (-1, frames.shape[-1])), _valid_rows(valid), axis=0)
+
+    def compute_output_shape(self, frames_shape: tuple, valid_shape: tuple) -> tuple:
+        return (None, frames_shape[-1])
+
+
+@keras.saving.register_keras_serializable(package="recipes")
+class UnpackFrames(keras.layers.Layer):
+    """The inverse of :class:`PackFrames`: ``[N, D]`` back to ``[B, T, D]``, zeros at the padding.
+
+    CTC and the decoders read each utterance's first ``length`` steps only, so
+    the zeros at the padding are never read.
+    """
+
+    def call(self, packed: Any, valid: Any) -> Any:
+        batch, steps, dim = ops.shape(valid)[0], ops.shape(valid)[1], packed.shape[-1]
+        rows = ops.cast(_valid_rows(valid), "int32")[:, None]
+        return ops.reshape(ops.scatter(rows, packed, (batch * steps, dim)), (batch, steps, dim))
+
+    def compute_output_shape(self, packed_shape: tuple, valid_shape: tuple) -> tuple:
+        return (*valid_shape[:2], packed_shape[-1])
 
 
 def inputs(num_features: int) -> tuple[keras.KerasTensor, keras.KerasTensor]:

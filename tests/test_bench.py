@@ -10,7 +10,7 @@ import pytest
 
 from deepthin import bench
 from deepthin.bench_layers import PATHS
-from deepthin.bench_models import MODEL_METHODS
+from deepthin.bench_models import MODEL_METHODS, model_inputs, variants
 from deepthin.bench_train import memory_table, train_table
 
 
@@ -80,12 +80,25 @@ def test_train_tables_leave_memory_empty_without_allocator_statistics():
     (["--train", "--models", "vgg"], "unknown model 'vgg'; allowed: tfkaldi, deepspeech"),
     (["--train", "--ratios", "0.01,two"], "--ratios '0.01,two' is not a comma-separated list of floats"),
     (["--shapes", "64by64"], "--shapes entry '64by64' is not a shape"),
+    (["--train", "--valid-fraction", "0"], "--valid-fraction 0 is out of range; allowed: 0 < fraction <= 1"),
+    (["--train", "--arch", "frame_packing"], "--arch 'frame_packing' is not a list of key=value"),
+    (["--train", "--quick", "--models", "deepspeech", "--arch", "frame_packing=false"],
+     "architecture settings {'frame_packing': False} do not fit recipe deepspeech"),
     (["--shapes", "", "--preset", "huge"], "unknown preset 'huge'; allowed: paper, cpu, tiny"),
 ])
 def test_bad_input_is_one_line_and_exit_status_2(args, message, tmp_path, capsys):
     assert bench.main([*args, "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert message in err and len(err.strip().splitlines()) == 1
+
+
+def test_arch_settings_reach_the_built_models_and_valid_fraction_pads_the_inputs():
+    packed = next(variants("tfkaldi", "tiny", []))[2]
+    masked = next(variants("tfkaldi", "tiny", [], arch={"frame_packing": False}))[2]
+    assert "pack_frames" in {layer.name for layer in packed.layers}
+    assert "pack_frames" not in {layer.name for layer in masked.layers}
+    lengths = model_inputs(packed, batch=3, frames=10, valid=0.5)["feature_lengths"]
+    assert list(lengths.numpy()) == [5, 5, 5]
 
 
 def test_empty_shapes_and_models_skip_both_parts(tmp_path):

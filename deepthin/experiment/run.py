@@ -207,10 +207,12 @@ def within_budget(target_params: int, model: keras.Model) -> bool:
 
 def summary_line(results: dict[str, Any]) -> str:
     m, s = results["metrics"], results["size"]
+    # the budget is bytes (issue 27); runs finished before it recorded parameters only
+    stored = f"{s['stored_bytes']} bytes" if "stored_bytes" in s else f"{s['stored_params']} params"
     line = (f"{results['model']}/{results['method']} ratio={results['ratio']}: WER {m['wer_lexicon']:.3f} "
             f"(greedy {m['wer_greedy']:.3f}), CER {m['cer_lexicon']:.3f} (greedy {m['cer_greedy']:.3f}), "
             f"test loss {m['test_loss']:.2f}, "
-            f"stored {s['stored_params']} params ({s['stored_vs_target']:.3f} of target), "
+            f"stored {stored} ({s['stored_vs_target']:.3f} of target), "
             f"train {m['train_seconds']:.0f}s")
     if not results.get("trained", True):
         line += f"; NOT TRAINED: greedy output blank on {m['blank_fraction']:.0%} of test utterances"

@@ -39,6 +39,7 @@ def evaluate(capsys, *args) -> str:
     return capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_run_evaluated_on_another_data_set(run_dir, fsdd_sample, capsys):
     before = run_files(run_dir)
     out = evaluate(capsys, run_dir, "data=fsdd", f"data.root={fsdd_sample}")
@@ -64,6 +65,7 @@ def test_run_evaluated_on_another_data_set(run_dir, fsdd_sample, capsys):
     assert metrics["test_loss"] > 0 and 0 <= metrics["blank_fraction"] <= 1
 
 
+@pytest.mark.slow
 def test_dev_split_and_name_pick_the_folder(run_dir, fsdd_sample, capsys):
     evaluate(capsys, run_dir, "data=fsdd", f"data.root={fsdd_sample}", "eval.split=dev")
     dev = json.loads((run_dir / "eval" / "fsdd-dev" / "results.json").read_text())
@@ -74,6 +76,7 @@ def test_dev_split_and_name_pick_the_folder(run_dir, fsdd_sample, capsys):
     assert narrow["config"]["eval"]["beam_width"] == 2 and narrow["overrides"][-1] == "eval.beam_width=2"
 
 
+@pytest.mark.slow
 def test_folder_of_another_evaluation_is_refused(refused, run_dir, fsdd_sample, capsys):
     fsdd = ["data=fsdd", f"data.root={fsdd_sample}"]
     evaluate(capsys, run_dir, *fsdd, "--name", "taken")
@@ -93,6 +96,7 @@ def test_folder_of_another_evaluation_is_refused(refused, run_dir, fsdd_sample, 
     (["eval.split=train"], "unknown eval.split 'train'"),
     (["eval.nope=1"], "Could not override 'eval.nope'"),
 ])
+@pytest.mark.slow
 def test_bad_overrides_end_in_one_line(refused, run_dir, capsys, overrides, expected):
     before = run_files(run_dir)
     assert expected in refused(main, run_dir, *overrides)

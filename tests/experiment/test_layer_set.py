@@ -65,6 +65,7 @@ def test_runs_with_the_output_layer_compressed_are_named_apart():
     assert variant_suffix("fit", "sensitivity", True) == "+fit+alloc+out"
 
 
+@pytest.mark.slow
 def test_a_run_with_the_output_layer_compressed(cache_dir, tmp_path, deepthin_run, tiny, dense_run):
     """A tiny deepthin run with ``compress_output=true``: its own run directory and method name,
     ``logits`` compressed, and ``model_ratio`` its whole model's bytes over the dense model's."""

@@ -51,6 +51,7 @@ def test_a_study_is_one_directory_name():
     check_overrides(["study=limit", "study=null"])
 
 
+@pytest.mark.slow
 def test_a_fit_only_run_records_the_fitted_models_metrics(dense_run, deepthin_run, cache_dir, tiny, tmp_path):
     """0 epochs: nothing trained; results.json's metrics are the fitted model's (as its metrics_at_fit),
     with its dev loss, in the limit study's subtree and its 0-epoch setting."""

@@ -181,3 +181,6 @@ def test_summary_line_says_when_a_run_did_not_train():
                "size": {"stored_params": 5, "stored_vs_target": 1.0}, "trained": False}
     assert summary_line(results).endswith("; NOT TRAINED: greedy output blank on 90% of test utterances")
     assert "NOT TRAINED" not in summary_line({**results, "trained": True})
+    assert "stored 5 params (1.000 of target)" in summary_line(results)  # a run from before bytes
+    in_bytes = {**results, "size": {"stored_params": 5, "stored_bytes": 20, "stored_vs_target": 0.99}}
+    assert "stored 20 bytes (0.990 of target)" in summary_line(in_bytes)

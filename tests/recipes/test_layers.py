@@ -4,8 +4,9 @@ import keras
 import numpy as np
 import pytest
 
-from recipes.layers import SpecAugment, Splice, SubsampledLengths
+from recipes.layers import LengthMask, PackFrames, SpecAugment, Splice, SubsampledLengths, UnpackFrames
 from recipes.presets import build
+from recipes.tfkaldi.model import build_model
 
 
 def _utterance(steps: int, dim: int = 3, seed: int = 0) -> np.ndarray:
@@ -52,6 +53,31 @@ def test_masked_batch_norm_leaves_real_frames_unchanged_when_padding_is_added():
     for i, n in enumerate(lengths):
         np.testing.assert_allclose(np.asarray(outputs[1]["logits"])[i, :n],
                                    np.asarray(outputs[0]["logits"])[i, :n], rtol=1e-4, atol=1e-4)
+    keras.backend.clear_session()
+
+
+def test_pack_frames_keeps_valid_frames_in_order_and_unpack_puts_them_back_with_zero_padding():
+    frames, lengths = _padded([_utterance(4), _utterance(2, seed=1), _utterance(3, seed=2)], 4)
+    valid = LengthMask()(frames, lengths)
+    packed = np.asarray(PackFrames()(frames, valid))
+    np.testing.assert_allclose(packed, np.concatenate([frames[0, :4], frames[1, :2], frames[2, :3]]))
+    unpacked = np.asarray(UnpackFrames()(packed, valid))
+    np.testing.assert_allclose(unpacked, frames)  # _padded pads with zeros
+
+
+@pytest.mark.parametrize("training", [False, True])
+def test_frame_packing_gives_the_masked_models_logits_on_every_valid_frame(training):
+    """Packed and masked TFKaldi, same weights: the same logits wherever CTC reads them, batch norm too."""
+    kwargs = dict(num_features=40, vocab_size=5, context=3, stride=3, hidden_layers=2, hidden_units=16)
+    masked, packed = build_model(frame_packing=False, **kwargs), build_model(frame_packing=True, **kwargs)
+    packed.set_weights(masked.get_weights())
+    x = _padded([_utterance(s, 40, seed=s) for s in (45, 20, 7)], 45)
+    outputs = [m({"features": x[0], "feature_lengths": x[1]}, training=training) for m in (masked, packed)]
+    lengths = np.asarray(outputs[0]["logit_lengths"])
+    assert [o["logits"].shape for o in outputs][0] == outputs[1]["logits"].shape
+    for i, n in enumerate(lengths):
+        np.testing.assert_allclose(np.asarray(outputs[1]["logits"])[i, :n],
+                                   np.asarray(outputs[0]["logits"])[i, :n], rtol=1e-4, atol=1e-5)
     keras.backend.clear_session()
 
 
