@@ -21,6 +21,11 @@ from typing import Any
 #: existed, or with ``hydra.run.dir`` (issue 27's first tuning runs), is the same experiment.
 DISPLAY_KEYS = ("trainer.progress", "trainer.tensorboard", "data.progress", "data.num_workers",
                 "data.cache_dir", "cache_dir", "study", "hparams_dir")
+#: Settings that change how a run computes the same function, also ignored: frame packing gives the
+#: masked model's logits and batch-norm statistics over the same valid frames (issue 29; its test in
+#: tests/recipes/test_layers.py), so a run recorded before it, or resumed across it, is the same
+#: experiment; only summation order and dropout's draws differ.
+EQUIVALENT_KEYS = ("model.arch.frame_packing",)
 #: Keys added to the config after runs were recorded, with the value those runs had implicitly.
 ADDED_KEYS = {"init": "random", "from_run": None, "allocate": "uniform", "sensitivity_table": None,
               "compress_output": False, "trainer.plateau_factor": 0.5, "trainer.plateau_threshold": 0.01,
@@ -85,9 +90,11 @@ def _flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 
 
 def differing_keys(saved: dict[str, Any], current: dict[str, Any]) -> list[str]:
-    """The settings (dotted keys) in which a recorded config and ``current`` differ, display aside."""
+    """The settings (dotted keys) in which a recorded config and ``current`` differ, display and
+    equivalent computations aside."""
     old, new = {**ADDED_KEYS, **_flatten(current_shape(saved))}, _flatten(current)
-    return sorted(k for k in old.keys() | new.keys() if k not in DISPLAY_KEYS and old.get(k) != new.get(k))
+    ignored = DISPLAY_KEYS + EQUIVALENT_KEYS
+    return sorted(k for k in old.keys() | new.keys() if k not in ignored and old.get(k) != new.get(k))
 
 
 def check_same_experiment(saved: dict[str, Any], current: dict[str, Any], where: Path) -> None:

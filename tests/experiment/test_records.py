@@ -122,6 +122,21 @@ def test_a_run_of_another_architecture_is_refused(tmp_path):
         check_same_experiment(old, wider, tmp_path)
 
 
+def test_a_run_recorded_before_frame_packing_is_the_same_experiment_but_not_one_without_its_masks(tmp_path):
+    """Frame packing computes the masked model's function (issue 29), so the grids' masked runs stay
+    finished; batch norm over padded frames too (``batch_norm_mask=false``) is another experiment."""
+    old = {"model": OLD_MODEL, "preset": {"name": "cpu"}}
+    masked = {**current_shape(old), **ADDED_KEYS}
+    masked["model"]["arch"]["batch_norm_mask"] = True
+    packed = copy.deepcopy(masked)
+    packed["model"]["arch"]["frame_packing"] = True
+    check_same_experiment(masked, packed, tmp_path)
+    unmasked = copy.deepcopy(packed)
+    unmasked["model"]["arch"]["batch_norm_mask"] = False
+    with pytest.raises(ValueError, match=r"differs in: model\.arch\.batch_norm_mask\)"):
+        check_same_experiment(masked, unmasked, tmp_path)
+
+
 def test_a_record_of_a_strategy_since_folded_into_another_names_todays():
     """Pruning runs recorded ``strategies.Pruning``; today ``conf/method/pruning.yaml`` builds the same
     model with the generic ``PerMatrix`` from the same options (issue 17)."""

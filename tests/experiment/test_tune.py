@@ -3,14 +3,17 @@ deepthin-tune-pick's files, the fair grids (conf/experiment/fair_*.yaml) that lo
 on dev that never reads the test set."""
 
 import json
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 from hydra import compose, initialize_config_dir
 from hydra.core.hydra_config import HydraConfig
+from omegaconf import OmegaConf
 
 import deepthin.experiment.run  # noqa: F401  (registers the resolvers the run directory uses)
 from deepthin.conf_dir import CONF_DIR, schedule_suffix
@@ -32,8 +35,8 @@ FAIR = {"tune_tfkaldi_fsdd": "fair_tfkaldi_fsdd", "tune_tfkaldi_synth": "fair_tf
 @pytest.fixture
 def load():
     """``load(overrides)``: the composed config as the running job's (its run directory resolves)."""
-    def compose_job(overrides: list[str]):
-        with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
+    def compose_job(overrides: list[str], conf_dir: Path = CONF_DIR):
+        with initialize_config_dir(str(conf_dir), version_base="1.3"):
             cfg = compose("config", overrides=overrides, return_hydra_config=True)
         HydraConfig.instance().set_config(cfg)
         return cfg
@@ -90,12 +93,15 @@ def test_the_synth_grid_trains_until_the_dev_loss_stops_improving_and_plans_for_
 
 @pytest.fixture
 def picked(tmp_path):
-    """A conf/tuned/ tree as deepthin-tune-pick writes it: lowrank and deepthin picked on FSDD."""
+    """The package's conf/ with a conf/tuned/ tree as deepthin-tune-pick writes it, in place of the
+    committed picks: lowrank and deepthin picked on FSDD."""
+    conf = tmp_path / "conf"
+    shutil.copytree(CONF_DIR, conf, ignore=shutil.ignore_patterns("tuned"))
     chosen = pd.DataFrame([("fsdd_tfkaldi-cpu-12epochs", "lowrank", 0.01, 0.0, 1.5),
                            ("fsdd_tfkaldi-cpu-12epochs", "deepthin", 0.001, 0.2, 2.5)],
                           columns=["setting", "method", "learning_rate", "dropout", "dev_loss"])
-    write_picks(with_takers(chosen), ["fsdd_tfkaldi-cpu-12epochs"], tmp_path / "results", tmp_path / "tuned")
-    return tmp_path   # a directory for hydra.searchpath: tuned/<setting>/<method>.yaml
+    write_picks(with_takers(chosen), ["fsdd_tfkaldi-cpu-12epochs"], tmp_path / "results", conf / "tuned")
+    return conf
 
 
 @pytest.mark.parametrize("method, lr, dropout", [
@@ -103,14 +109,22 @@ def picked(tmp_path):
     ("hashednet", 3e-3, 0.2), ("handtuned", 3e-3, 0.2),   # no pick: conf/config.yaml's values
 ])
 def test_a_fair_grid_trains_each_method_with_its_pick(method, lr, dropout, picked, load):
-    searchpath = f"hydra.searchpath=[file://{picked}]"
-    cfg = load(["+experiment=fair_tfkaldi_fsdd", f"method={method}", searchpath])
+    cfg = load(["+experiment=fair_tfkaldi_fsdd", f"method={method}"], picked)
     assert (cfg.trainer.learning_rate, cfg.model.arch.dropout) == (lr, dropout)
     # the command line still wins, and settings without picks never load them
-    assert load(["+experiment=fair_tfkaldi_fsdd", f"method={method}", searchpath,
-                 "trainer.learning_rate=0.5"]).trainer.learning_rate == 0.5
-    grid = load(["data=fsdd", "trainer.epochs=12", f"method={method}", searchpath])
+    assert load(["+experiment=fair_tfkaldi_fsdd", f"method={method}",
+                 "trainer.learning_rate=0.5"], picked).trainer.learning_rate == 0.5
+    grid = load(["data=fsdd", "trainer.epochs=12", f"method={method}"], picked)
     assert grid.trainer.learning_rate == 3e-3
+
+
+@pytest.mark.parametrize("pick", sorted((CONF_DIR / "tuned" / "fsdd_tfkaldi-cpu-12epochs").glob("*.yaml")),
+                         ids=lambda path: path.stem)
+def test_the_fsdd_fair_grid_trains_with_the_committed_picks(pick, load):
+    saved = OmegaConf.load(pick)
+    cfg = load(["+experiment=fair_tfkaldi_fsdd", f"method={pick.stem}"])
+    assert (cfg.trainer.learning_rate, cfg.model.arch.dropout) == (
+        saved.trainer.learning_rate, saved.model.arch.dropout)
 
 
 def test_tune_pick_without_a_search_is_one_line_and_exit_2(tmp_path):
