@@ -177,7 +177,7 @@ limit-tfkaldi-synth:
 # config (conf/experiment/tune_*.yaml, fair_*.yaml). FSDD needs FSDD_ROOT (or data.root=...). A re-run
 # skips the runs already complete, as the grid's sweeps do.
 .PHONY: tune-tfkaldi-fsdd tune-tfkaldi-synth tune-pick sweep-fair-tfkaldi-fsdd sweep-fair-tfkaldi-synth \
-	sweep-fair-deepspeech-synth
+	sweep-fair-deepspeech-synth sweep-paper-tfkaldi-fsdd
 
 tune-tfkaldi-fsdd:
 	$(SWEEP) +experiment=tune_tfkaldi_fsdd $(LAUNCHER)
@@ -202,3 +202,8 @@ sweep-fair-tfkaldi-synth:
 # not in the search: every method keeps the defaults (conf/experiment/fair_deepspeech_synth.yaml)
 sweep-fair-deepspeech-synth:
 	$(call sweep,fair_deepspeech_synth)
+
+# Issue 29: the paper's TFKaldi size (6 x 2048) on FSDD, every method with the picks of the cpu preset's
+# search (conf/experiment/paper_cpu.yaml: about 15 CPU-hours a seed; chunks there).
+sweep-paper-tfkaldi-fsdd:
+	$(call fair_sweep,paper_cpu,fsdd_tfkaldi-cpu-12epochs)

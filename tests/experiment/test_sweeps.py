@@ -175,17 +175,27 @@ def test_submitit_local_launcher_runs_a_sweep(deepthin_run, tiny, cache_dir, tmp
     assert list((tmp_path / ".submitit").glob("*/*_result.pkl"))     # it went through submitit's executor
 
 
-def test_paper_cpu_grid_is_the_paper_size_on_fsdd_with_the_factored_methods():
+def test_paper_cpu_grid_is_the_paper_size_on_fsdd_with_every_method_and_the_fsdd_picks(as_job):
+    """Issue 29, point 2: every method at the paper's low ratios, 3 seeds, in the fair study (its own
+    setting in the report, beside the cpu preset's)."""
     cfg = load(["+experiment=paper_cpu"])
     choices = cfg.hydra.runtime.choices
-    assert (choices.model, choices.preset, choices.data) == ("tfkaldi", "paper", "fsdd")
-    assert set(values(cfg, "method")) == {"deepthin_aligned", "lowrank"}
-    assert {float(r) for r in values(cfg, "ratio")} == {0.005, 0.01, 0.02, 0.05, 0.1}
+    assert (choices.model, choices.preset, choices.data, cfg.study) == ("tfkaldi", "paper", "fsdd", "fair")
+    assert set(values(cfg, "method")) == COMPRESSED
+    assert {float(r) for r in values(cfg, "ratio")} == {0.005, 0.01, 0.02, 0.05}
+    assert values(cfg, "seed") == ["0", "1", "2"]
     aligned = load(["+experiment=paper_cpu", "method=deepthin_aligned"])
     assert (aligned.method.name, aligned.method.method, aligned.method.policy) == (
         "deepthin-aligned", "deepthin", "aligned")
+    fair = load(["+experiment=fair_tfkaldi_fsdd", "method=deepthin_aligned"])
+    assert (aligned.trainer.learning_rate, aligned.model.arch.dropout) == (
+        fair.trainer.learning_rate, fair.model.arch.dropout)
     dense = load(["+experiment=[paper_cpu,dense]"])
     assert values(dense, "method") == ["dense"] and dense.hydra.runtime.choices.preset == "paper"
+    assert values(dense, "seed") == values(cfg, "seed")
+    one = load(["+experiment=paper_cpu", "method=lowrank", "ratio=0.01", "seed=1"])
+    as_job(one)
+    assert one.hydra.run.dir == "results/fair/fsdd/tfkaldi-paper/lowrank/ratio=0.01/seed=1"
 
 
 @pytest.mark.parametrize("setting, schedule", [("limit_tfkaldi_fsdd", "-12epochs"),
