@@ -6,8 +6,8 @@ which the grid's tables never count (:data:`deepthin.report.collect.STUDIES`):
 
 - **fit-only**: each per-matrix method fitted to the setting's trained dense model (``init=fit``;
   pruning one-shot) and not trained at all (``trainer.epochs=0``): what its stored form keeps of a
-  trained model before any fine-tuning. Beside it, the grid's trained metric (from scratch, mean over
-  seeds) where the grid ran that point.
+  trained model before any fine-tuning. Beside it, the trained metric (from scratch, mean over seeds)
+  of the setting's fair grid, else its first grid (:data:`GRID_STUDIES`), where it ran that point.
 - **best hand-designed net**: the hand-tuned baseline at each depth (``method=handtuned_depth``), each
   at the width that stores the recipe's own budget at the ratio, trained like the grid and picked on
   dev loss (never on test); its test metric is the upper bound of a hand-designed net at that budget.
@@ -34,6 +34,9 @@ from deepthin.report.tables import markdown_table
 LIMIT = "limit"
 #: What a fitted run's method name adds to its method's (``deepthin.experiment.start``).
 FIT_SUFFIX = "+fit"
+#: The grid a limit table stands beside, in order of preference: the fair grid of its setting (issue 27:
+#: equal bytes, tuned methods), else the first grid (the study suffix ``collect`` gives each).
+GRID_STUDIES = ("-fair", "")
 
 
 def _details(root: Path, run_dir: str) -> dict[str, Any]:
@@ -52,6 +55,7 @@ def limit_runs(root: Path) -> pd.DataFrame:
     if runs.empty:
         return runs
     runs["run_dir"] = [f"{LIMIT}/{d}" for d in runs["run_dir"]]
+    runs["schedule"] = runs["schedule"].str.removesuffix(f"-{LIMIT}")  # the setting it measures limits of
     return runs.join(pd.DataFrame([_details(root, d) for d in runs["run_dir"]], index=runs.index))
 
 
@@ -124,18 +128,34 @@ def setting_table(fits: pd.DataFrame, best: pd.DataFrame, grid: pd.DataFrame, me
     return pd.DataFrame(rows)
 
 
+def _in(frame: pd.DataFrame, key: Setting) -> pd.DataFrame:
+    """The rows of ``frame`` in the setting ``key`` (``frame`` itself when empty)."""
+    return frame[(frame[SETTING] == pd.Series(key, index=SETTING)).all(axis=1)] if len(frame) else frame
+
+
+def comparison_grid(key: Setting, grid: pd.DataFrame) -> tuple[Setting | None, pd.DataFrame]:
+    """The grid setting whose trained runs stand beside the limits of ``key`` (:data:`GRID_STUDIES`), and
+    its runs; ``(None, empty)`` where no grid of that setting ran."""
+    for study in GRID_STUDIES:
+        candidate = (*key[:3], key[3] + study)
+        if len(runs := _in(grid, candidate)):
+            return candidate, runs
+    return None, grid.iloc[:0]
+
+
 def _setting_lines(key: Setting, fits: pd.DataFrame, runs: pd.DataFrame, grid: pd.DataFrame) -> list[str]:
     """One setting's heading, source line and table (nothing where it has only the fits' dense run)."""
     metric = metric_of(key[1])
-    fits, best, grid = [frame[(frame[SETTING] == pd.Series(key, index=SETTING)).all(axis=1)] if len(frame)
-                        else frame for frame in (fits, best_handdesigned(runs, metric), grid)]
+    fits, best = _in(fits, key), _in(best_handdesigned(runs, metric), key)
     if fits.empty and best.empty:
         return []
+    beside, grid = comparison_grid(key, grid)
     label = METRIC_LABELS.get(metric, metric)
     origin = ", ".join(f"`{f}` ({label} {m:.3g})" for f, m in
                        sorted(set(zip(fits["from_run"], fits[f"source_{metric}"], strict=True))))
-    return [f"### {setting_label(key)}", "", f"{label}; fit-only runs fitted to {origin or '-'}.", "",
-            markdown_table(setting_table(fits, best, grid, metric)), ""]
+    trained = f"trained: the grid `{setting_label(beside)}`" if beside else "no grid of this setting ran"
+    return [f"### {setting_label(key)}", "", f"{label}; fit-only runs fitted to {origin or '-'}; {trained}.",
+            "", markdown_table(setting_table(fits, best, grid, metric)), ""]
 
 
 def limit_section(root: Path, grid: pd.DataFrame) -> list[str]:
@@ -154,7 +174,8 @@ def limit_section(root: Path, grid: pd.DataFrame) -> list[str]:
     return ["## Limit study: fit-only models and the best hand-designed net", "",
             "Under `limit/` (`conf/experiment/limit_*.yaml`), never counted in the tables above. Per ratio: "
             "each per-matrix method fitted to the setting's trained dense model and not trained at all "
-            "(fit-only; pruning one-shot), beside the grid's trained mean over seeds (`-`: not run); then "
+            "(fit-only; pruning one-shot), beside the trained mean over seeds of the setting's fair grid "
+            "where it ran, else of its first grid (`-`: not run); then "
             "the hand-designed net of 1 to the recipe's hidden layers, each at the width that stores the "
             "recipe's budget, trained like the grid, the best on dev loss, and its test metric: the upper "
             "bound of a hand-designed net at that budget; last, the grid's hand-tuned net (the recipe's "

@@ -22,7 +22,16 @@ def write_limit_run(root: Path, method: str, ratio: float, wer: float, dev_loss:
     path = write_run(root / "limit", method, ratio, 0, wer, epochs=epochs)
     results = json.loads(path.read_text())
     results["metrics"]["dev_loss"] = dev_loss
+    results["config"]["study"] = "limit"  # as conf/experiment/limit_*.yaml records it
     path.write_text(json.dumps({**results, **record}))
+
+
+def write_fair_run(root: Path, method: str, ratio: float, seed: int, wer: float) -> None:
+    """A run of the setting's fair grid (``study=fair``, under ``root/fair``)."""
+    path = write_run(root / "fair", method, ratio, seed, wer)
+    results = json.loads(path.read_text())
+    results["config"]["study"] = "fair"
+    path.write_text(json.dumps(results))
 
 
 def make_limit(root: Path, from_run: str = f"results/{DENSE}") -> Path:
@@ -60,7 +69,8 @@ def test_the_limit_table_puts_fit_only_beside_trained_and_picks_the_hand_designe
     lines = limit_section(root, collect(root)[0])
     # the fitted runs ran 0 epochs, yet their table is their source's setting, the grid's
     assert "### tfkaldi-cpu on fsdd" in lines and not any("0epochs" in line for line in lines)
-    assert f"WER (lexicon); fit-only runs fitted to `results/{DENSE}` (WER (lexicon) 0.1)." in lines
+    assert (f"WER (lexicon); fit-only runs fitted to `results/{DENSE}` (WER (lexicon) 0.1); trained: the "
+            "grid `tfkaldi-cpu on fsdd`.") in lines
     header = table_row(lines, "ratio")
     assert header == ["ratio", "deepthin: fit-only / trained", "lowrank: fit-only / trained",
                       "best hand-designed (layers x width)", "its dev loss", "its WER (lexicon)",
@@ -68,6 +78,18 @@ def test_the_limit_table_puts_fit_only_beside_trained_and_picks_the_hand_designe
     for ratio in ("0.01", "0.1"):
         # the grid: deepthin 0.20 + 0.01 s, lowrank 0.40 + 0.01 s, handtuned 0.15 + 0.01 s over seeds 0-2
         assert table_row(lines, ratio) == [ratio, "0.9 / 0.21", "0.95 / 0.41", "2 x 30", "5", "0.25", "0.16"]
+
+
+def test_the_limits_stand_beside_the_settings_fair_grid_where_it_ran(tmp_path):
+    root = make_limit(make_grid(tmp_path / "results"))
+    for seed in (0, 1, 2):
+        for method, wer in (("deepthin", 0.05), ("lowrank", 0.5), ("handtuned", 0.3)):
+            write_fair_run(root, method, 0.01, seed, wer)
+    lines = limit_section(root, collect(root)[0])
+    assert not any("-limit" in line for line in lines)  # the study's runs measure their setting's limits
+    assert any(line.endswith("trained: the grid `tfkaldi-cpu-fair on fsdd`.") for line in lines)
+    assert table_row(lines, "0.01") == ["0.01", "0.9 / 0.05", "0.95 / 0.5", "2 x 30", "5", "0.25", "0.3"]
+    assert table_row(lines, "0.1")[1:3] == ["0.9 / -", "0.95 / -"]  # the fair grid did not run 0.1
 
 
 def test_a_fit_only_run_of_a_source_outside_the_tree_is_named_not_shown(tmp_path):
