@@ -25,7 +25,7 @@ from typing import Any
 
 import pandas as pd
 
-from deepthin.report.collect import SETTING, Setting, collect, setting_label
+from deepthin.report.collect import SETTING, Setting, collect, in_setting, setting_label
 from deepthin.report.paper import METHODS, METRIC_LABELS, metric_of
 from deepthin.report.stats import seed_means
 from deepthin.report.tables import markdown_table
@@ -130,7 +130,7 @@ def setting_table(fits: pd.DataFrame, best: pd.DataFrame, grid: pd.DataFrame, me
 
 def _in(frame: pd.DataFrame, key: Setting) -> pd.DataFrame:
     """The rows of ``frame`` in the setting ``key`` (``frame`` itself when empty)."""
-    return frame[(frame[SETTING] == pd.Series(key, index=SETTING)).all(axis=1)] if len(frame) else frame
+    return frame[in_setting(frame, key)] if len(frame) else frame
 
 
 def comparison_grid(key: Setting, grid: pd.DataFrame) -> tuple[Setting | None, pd.DataFrame]:
