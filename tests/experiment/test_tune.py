@@ -167,8 +167,9 @@ def test_a_fair_sweep_over_methods_trains_each_with_its_pick_and_prunes_within_t
     (pick / "lowrank.yaml").write_text("# @package _global_\ntrainer:\n  learning_rate: 0.002\n"
                                        "model:\n  arch:\n    dropout: 0.1\n")
     sweep = tmp_path / "sweep"
-    proc = deepthin_run(["-m", "+experiment=fair_tfkaldi_synth", *tiny, "method=lowrank,pruning", "ratio=0.3",
-                         "seed=0", "trainer.epochs=4", f"hydra.searchpath=[file://{picked}]",
+    # --config-path: the copy replaces the package's conf/, so its committed picks stay out
+    proc = deepthin_run([f"--config-path={picked}", "-m", "+experiment=fair_tfkaldi_synth", *tiny,
+                         "method=lowrank,pruning", "ratio=0.3", "seed=0", "trainer.epochs=4",
                          f"hydra.sweep.dir={sweep}"], cache_dir, timeout=900)
     assert proc.returncode == 0, proc.stderr[-3000:]
     setting = sweep / "fair/synth/tfkaldi-tiny-4epochs-plateau"
