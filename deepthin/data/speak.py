@@ -11,6 +11,7 @@ import io
 import math
 import shutil
 import subprocess
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +22,11 @@ import soxr
 from .base import SAMPLE_RATE
 
 INSTALL_HINT = "install it with `sudo apt-get install espeak-ng` (or `make system-deps`)"
+#: Held while one utterance's samples are computed and written. Threads exist to overlap the espeak-ng
+#: subprocesses; the numerics (soxr, numpy FFT) then run one at a time, so no native library's shared
+#: state (plan and table caches) is ever touched by two threads at once and the bytes cannot depend on
+#: the number of workers (CI once saw them differ between 1 and 4 workers).
+_NUMERICS = threading.Lock()
 
 
 def espeak_binary() -> str:
@@ -64,7 +70,15 @@ def render(exe: str, job: Job, out: Path) -> float:
         raise RuntimeError(
             f"espeak-ng failed for voice {job.speaker!r}: {res.stderr.decode(errors='replace')}"
         )
-    speech, sr = sf.read(io.BytesIO(res.stdout), dtype="float32")
+    with _NUMERICS:
+        audio = _degrade(res.stdout, job)
+        sf.write(out / job.audio, audio, SAMPLE_RATE, subtype="PCM_16")
+    return len(audio) / SAMPLE_RATE
+
+
+def _degrade(wav: bytes, job: Job) -> np.ndarray:
+    """eSpeak's wav bytes resampled to 16 kHz, with the job's coloured noise and gain."""
+    speech, sr = sf.read(io.BytesIO(wav), dtype="float32")
     speech = soxr.resample(speech, sr, SAMPLE_RATE) if sr != SAMPLE_RATE else speech
     rng = np.random.default_rng([*job.seed, 1])
     loud = np.abs(speech) > 0.01 * np.abs(speech).max()
@@ -73,8 +87,7 @@ def render(exe: str, job: Job, out: Path) -> float:
     noise *= math.sqrt(power / 10 ** (job.snr_db / 10) / float(np.mean(noise**2)))
     audio = speech + noise
     audio *= job.gain / max(float(np.abs(audio).max()), 1e-6)
-    sf.write(out / job.audio, audio, SAMPLE_RATE, subtype="PCM_16")
-    return len(audio) / SAMPLE_RATE
+    return audio
 
 
 def colored_noise(n: int, alpha: float, rng: np.random.Generator) -> np.ndarray:
