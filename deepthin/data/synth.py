@@ -9,8 +9,8 @@ Why this design:
 - Audio is resampled from eSpeak's 22.05 kHz to 16 kHz (soxr) and gets coloured noise at a random SNR
   (10-30 dB by default) so that the task is not trivially clean.
 - Every utterance draws from its own RNG seeded by (seed, split, index), so the corpus is identical
-  whatever the number of workers; generation runs in threads (the work is an espeak-ng subprocess plus
-  GIL-releasing resampling) and is cached under `<cache>/synth/<config hash>/` with a manifest.json
+  whatever the number of workers; generation runs in threads that overlap the espeak-ng subprocesses
+  (resampling and noise run one at a time, `speak._NUMERICS`) and is cached under `<cache>/synth/<config hash>/` with a manifest.json
   written last: a second call reuses it, a changed config makes a new directory.
 """
 
