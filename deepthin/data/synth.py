@@ -10,8 +10,9 @@ Why this design:
   (10-30 dB by default) so that the task is not trivially clean.
 - Every utterance draws from its own RNG seeded by (seed, split, index), so the corpus is identical
   whatever the number of workers; generation runs in threads that overlap the espeak-ng subprocesses
-  (resampling and noise run one at a time, `speak._NUMERICS`) and is cached under `<cache>/synth/<config hash>/` with a manifest.json
-  written last: a second call reuses it, a changed config makes a new directory.
+  (resampling and noise run one at a time, `speak._NUMERICS`) and is cached under
+  `<cache>/synth/<config hash>/` with a manifest.json written last: a second call reuses it, a changed
+  config makes a new directory.
 """
 
 from __future__ import annotations
