@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-from deepthin.conf_dir import TUNING_STUDY, schedule_suffix
+from deepthin.conf_dir import DIVERGED_RECORD, TUNING_STUDY, schedule_suffix
 
 #: A setting is one (data set, model, preset, schedule): the unit every comparison is made within.
 #: The schedule is ``""`` for the preset's epochs, else ``"-<N>epochs"``, then ``-plateau`` for that
@@ -49,15 +49,16 @@ STUDIES = ("limit", TUNING_STUDY)
 
 def run_dirs(root: Path) -> list[Path]:
     """Every run directory under ``root``, but those of a study's subtree (:data:`STUDIES`): one holding
-    a results.json, or the config a run saves when it starts (``checkpoint/config.json``), which is all
-    a killed run leaves."""
-    dirs = {p.parent for p in root.rglob("results.json")}
+    a results.json, the config a run saves when it starts (``checkpoint/config.json``), which is all
+    a killed run leaves, or the record of a run whose training diverged (the one file of it in git)."""
+    dirs = {p.parent for p in root.rglob("results.json")} | {p.parent for p in root.rglob(DIVERGED_RECORD)}
     dirs |= {p.parent.parent for p in root.rglob("checkpoint/config.json")}
     return sorted(d for d in dirs if d.relative_to(root).parts[:1] not in {(study,) for study in STUDIES})
 
 
 def collect(root: Path) -> tuple[pd.DataFrame, list[str]]:
-    """All complete runs under ``root`` as one table, and the run directories still incomplete."""
+    """All complete runs under ``root`` as one table, and the run directories still incomplete, those
+    whose training diverged marked so: a diverged run is an outcome a reader must see, not a gap."""
     rows, incomplete = [], []
     for directory in run_dirs(root):
         path = directory / "results.json"
@@ -68,7 +69,8 @@ def collect(root: Path) -> tuple[pd.DataFrame, list[str]]:
         if results.get("complete"):
             rows.append(_flatten(results, path, root))
         else:
-            incomplete.append(str(directory.relative_to(root)))
+            diverged = " (diverged)" if (directory / DIVERGED_RECORD).exists() else ""
+            incomplete.append(f"{directory.relative_to(root)}{diverged}")
     table = pd.DataFrame(rows)
     if not table.empty:
         table = table.sort_values(SETTING + ["method", "ratio", "seed"], ignore_index=True)

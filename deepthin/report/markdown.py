@@ -73,7 +73,7 @@ def not_counted(untrained: pd.DataFrame, incomplete: list[str], started: pd.Data
                   "sensitivity table (`allocate=sensitivity`): they compare with each other and with "
                   "training from scratch in `scripts/fit_claims.py`, not in this grid.",
                   *_by_setting(started)]
-    lines += ["", f"{len(incomplete)} run directories are incomplete (killed or in flight)"
+    lines += ["", f"{len(incomplete)} run directories are incomplete (killed, in flight, or diverged)"
               + (": " + ", ".join(f"`{d}`" for d in incomplete) if incomplete else "") + ".", ""]
     return lines
 

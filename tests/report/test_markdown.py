@@ -4,6 +4,7 @@ import json
 
 import pandas as pd
 
+from deepthin.conf_dir import DIVERGED_RECORD
 from deepthin.report.cli import build
 from deepthin.report.collect import collect
 from deepthin.report.robust import OUTLIER, flag_outliers
@@ -47,6 +48,9 @@ def test_the_aligned_variant_is_compared_with_the_paper_policy(grid):
 def test_untrained_and_incomplete_runs_are_named_and_kept_out_of_every_mean(grid):
     plateau = write_run(grid, "lowrank", 0.1, 2, 1.0, trained=False)
     write_run(grid, "pruning", 0.2, 3, 0.5, complete=False)
+    diverged = grid / "fsdd/tfkaldi-cpu/pruning/ratio=0.1/seed=4"
+    diverged.mkdir(parents=True)
+    (diverged / DIVERGED_RECORD).write_text("{}")  # all a diverged run keeps in git: no checkpoint
     text = report_of(grid)
     assert "1 run(s) finished without training" in text
     assert "`fsdd/tfkaldi-cpu/lowrank/ratio=0.1/seed=2`" in text
@@ -55,7 +59,8 @@ def test_untrained_and_incomplete_runs_are_named_and_kept_out_of_every_mean(grid
     assert "| lowrank | 0.1 | 2 | 0.405 |" in text                  # seeds 0 and 1 only: (0.40 + 0.41) / 2
     assert "no counted run of seed 2: lowrank 0.1." in text
     assert json.loads(plateau.read_text())["trained"] is False         # the report never writes into runs
-    assert ("1 run directories are incomplete (killed or in flight): "
+    assert ("2 run directories are incomplete (killed, in flight, or diverged): "
+            "`fsdd/tfkaldi-cpu/pruning/ratio=0.1/seed=4 (diverged)`, "
             "`fsdd/tfkaldi-cpu/pruning/ratio=0.2/seed=3`") in text
     assert 3 not in set(runs["seed"])
 
